@@ -1,0 +1,170 @@
+"""The `animopt` command: a thin layer over the Python API.
+
+Exit codes: 0 success, 2 bad input (scene or arguments), 1 anything else.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .scene import load_scene
+from .spec import SceneError
+
+DEFAULT_SCENES = "scenes"
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(self.format_message(), err=True)
+
+
+def scene_files(paths: tuple[str, ...]) -> list[Path]:
+    """Scene files named, or found in the folders named (default: scenes/)."""
+    out = []
+    for p in paths or (DEFAULT_SCENES,):
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(path.glob("*.toml"))
+            if not found:
+                raise BadInput(f"{path}: no scene files (*.toml) in this folder")
+            out += found
+        elif path.exists():
+            out.append(path)
+        else:
+            raise BadInput(f"{path}: no such file or folder")
+    return out
+
+
+def _load(path) -> object:
+    try:
+        return load_scene(path)
+    except SceneError as e:
+        raise BadInput(str(e)) from None
+
+
+def _formats(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    fmts = tuple(f.strip().lower().lstrip(".") for f in value.split(",") if f.strip())
+    bad = [f for f in fmts if f not in ("mp4", "gif", "png")]
+    if bad:
+        raise BadInput(f"--formats: unknown format {bad[0]!r}; expected mp4, gif or png (comma-separated)")
+    return fmts
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="animopt")
+def main():
+    """Animations of gradient-descent optimizers from declarative scene files."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("-o", "--output", default="output", show_default=True, help="folder for the rendered files")
+@click.option("-f", "--formats", default=None, help="comma-separated formats, overriding the scenes' (mp4,gif,png)")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="scenes rendered in parallel (default: the number of cores)")
+@click.option("--device", default=None, help="torch device, overriding the scenes' (cpu, cuda, cuda:1, mps, auto)")
+@click.option("--force", is_flag=True, help="re-render outputs that are up to date")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bars")
+@click.option("--progress", "show_progress", is_flag=True, help="progress bars even when not on a terminal")
+def render(paths, output, formats, jobs, device, force, quiet, show_progress):
+    """Render scene files (or folders of them; default: scenes/) into OUTPUT."""
+    from .batch import render_many
+
+    files = scene_files(paths)
+    fmts = _formats(formats)
+    progress = (not quiet) and (show_progress or sys.stderr.isatty())
+    code = render_many(files, Path(output), formats=fmts, jobs=jobs, device=device, force=force,
+                       progress=progress)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("scene", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write")
+@click.option("--step", type=click.IntRange(min=0), default=None, help="step to show (default: poster step or last)")
+@click.option("--device", default=None, help="torch device, overriding the scene's")
+def still(scene, output, step, device):
+    """Write one frame of SCENE as a PNG."""
+    from .renderer import still as _still
+
+    if not output.lower().endswith(".png"):
+        raise BadInput(f"-o {output}: a still is a PNG; give a file name ending in .png")
+    sc = _load(scene)
+    try:
+        path = _still(sc, output, step=step, device=device)
+    except SceneError as e:
+        raise BadInput(str(e)) from None
+    click.echo(str(path))
+
+
+@main.command()
+@click.argument("scene", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz or .csv file to write")
+@click.option("--device", default=None, help="torch device, overriding the scene's")
+def simulate(scene, output, device):
+    """Run SCENE's optimizers and write their History (.npz arrays, or .csv rows)."""
+    from .simulator import simulate as _simulate
+
+    if Path(output).suffix.lower() not in (".npz", ".csv"):
+        raise BadInput(f"-o {output}: expected a file name ending in .npz or .csv")
+    sc = _load(scene)
+    try:
+        h = _simulate(sc, device=device)
+    except SceneError as e:
+        raise BadInput(str(e)) from None
+    h.save(output)
+    n_div = int((h.diverged_at >= 0).sum())
+    click.echo(f"{output}: {h.runs} runs x {h.steps} steps x {len(h.param_names)} parameters"
+               + (f", {n_div} diverged" if n_div else ""))
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+def validate(paths):
+    """Check scene files (or folders of them) and report every problem."""
+    from .simulator import plan
+
+    bad = 0
+    for f in scene_files(paths):
+        try:
+            plan(load_scene(f))
+            click.echo(f"{f}: ok")
+        except SceneError as e:
+            bad += 1
+            click.echo(str(e), err=True)
+    if bad:
+        click.echo(f"{bad} scene file(s) with problems", err=True)
+        sys.exit(2)
+
+
+@main.command("list")
+@click.argument("paths", nargs=-1)
+def list_(paths):
+    """Show each scene: title, problem, optimizers, steps, views, formats."""
+    bad = 0
+    for f in scene_files(paths):
+        try:
+            s = load_scene(f)
+        except SceneError as e:
+            bad += 1
+            click.echo(str(e), err=True)
+            continue
+        opts = ", ".join(o.label or o.type for o in s.optimizers)
+        tr = s.train
+        length = f"{tr.steps} steps" if tr.steps else f"{tr.epochs:g} epochs"
+        views = " | ".join(", ".join(v.type for v in row) for row in s.render.views)
+        click.echo(f"{f}\n  title:      {s.title or '-'}\n  problem:    {s.problem.type}\n"
+                   f"  optimizers: {opts}\n  length:     {length}\n  views:      {views}\n"
+                   f"  formats:    {', '.join(s.render.formats)}")
+    if bad:
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The record of a simulation: numpy arrays, saved as `.npz` or `.csv`."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .info import ProblemInfo
+
+
+@dataclass(frozen=True)
+class History:
+    params: np.ndarray        # [steps+1, runs, P]
+    loss: np.ndarray          # [steps+1, runs]  full-data loss, the start included
+    grads: np.ndarray         # [steps, runs, P] gradient used by each update (the minibatch's)
+    updates: np.ndarray       # [steps, runs, P] direction applied: params[t+1] = params[t] - lr[t] * updates[t]
+    lr: np.ndarray            # [steps, runs]
+    diverged_at: np.ndarray   # [runs] step at which the run diverged, -1 = never
+    labels: tuple[str, ...]
+    param_names: tuple[str, ...]
+    hparams: dict[str, np.ndarray] = field(default_factory=dict)  # per-run value of every swept key
+    optimizer: np.ndarray | None = None    # [runs] index of the [[optimizer]] entry of each run
+    epoch: np.ndarray | None = None        # [steps+1] epoch (float) reached at each step, data problems
+    batch_idx: np.ndarray | None = None    # [steps, B] data indices of each update's minibatch (first run's)
+    problem: ProblemInfo | None = field(default=None, compare=False)
+
+    @property
+    def steps(self) -> int:
+        return self.loss.shape[0] - 1
+
+    @property
+    def runs(self) -> int:
+        return self.loss.shape[1]
+
+    def save(self, path: str | Path) -> Path:
+        """Writes `.npz` (all arrays) or `.csv` (a row per step and run), atomically."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.part")
+        try:
+            if path.suffix.lower() == ".csv":
+                with open(tmp, "w", newline="") as fh:
+                    self._write_csv(fh)
+            else:
+                with open(tmp, "wb") as fh:
+                    np.savez_compressed(fh, **self.arrays())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {k: getattr(self, k) for k in ("params", "loss", "grads", "updates", "lr", "diverged_at")}
+        out["labels"] = np.array(self.labels, dtype=str)
+        out["param_names"] = np.array(self.param_names, dtype=str)
+        for k, v in self.hparams.items():
+            out[f"hparams.{k}"] = np.asarray(v)
+        for k in ("optimizer", "epoch", "batch_idx"):
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        if self.problem is not None:
+            for k, v in self.problem.data.items():
+                out[f"data.{k}"] = v
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> "History":
+        with np.load(path) as z:
+            kw = {k: z[k] for k in ("params", "loss", "grads", "updates", "lr", "diverged_at")}
+            kw["labels"] = tuple(str(s) for s in z["labels"])
+            kw["param_names"] = tuple(str(s) for s in z["param_names"])
+            kw["hparams"] = {k[8:]: z[k] for k in z.files if k.startswith("hparams.")}
+            for k in ("optimizer", "epoch", "batch_idx"):
+                kw[k] = z[k] if k in z.files else None
+        return cls(**kw)
+
+    def _write_csv(self, fh) -> None:
+        w = csv.writer(fh)
+        hk = list(self.hparams)
+        w.writerow(["step", "run", "label", *hk, "loss", "lr", *self.param_names,
+                    *[f"grad[{n}]" for n in self.param_names], *[f"update[{n}]" for n in self.param_names]])
+        S, R = self.steps, self.runs
+        nanP = [""] * len(self.param_names)
+        for t in range(S + 1):
+            for r in range(R):
+                last = t == S
+                w.writerow([t, r, self.labels[r], *[_cell(self.hparams[k][r]) for k in hk],
+                            _cell(self.loss[t, r]), "" if last else _cell(self.lr[t, r]),
+                            *[_cell(x) for x in self.params[t, r]],
+                            *(nanP if last else [_cell(x) for x in self.grads[t, r]]),
+                            *(nanP if last else [_cell(x) for x in self.updates[t, r]])])
+
+
+def _cell(x) -> str:
+    if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+        return json.dumps(np.asarray(x).tolist())
+    if isinstance(x, (float, np.floating)):
+        return repr(float(x))
+    return str(x)
+
+

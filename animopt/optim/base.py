@@ -1,0 +1,75 @@
+"""Interfaces of the update rules: Optax-style transforms, batched over runs.
+
+Every tensor is `[R, P]` (runs x parameters); every numeric hyperparameter is a `[R, 1]` tensor so each
+run has its own value. A transform turns the gradient into an update *direction* `u`; the simulator
+applies `params <- params - lr * u`, so `u` is exactly what the History records as `updates`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from torch import Tensor
+
+from ..spec import Field
+
+State = Any
+
+
+class Ctx(NamedTuple):
+    """What a transform may read besides the gradient: the parameters, the learning rate used by this
+    update (`[R, 1]`) and the update index `t` (1 for the first update)."""
+
+    params: Tensor
+    lr: Tensor
+    t: int
+
+
+class Transform(NamedTuple):
+    init: Callable[[Tensor], State]                                  # params [R, P] -> state
+    update: Callable[[Tensor, State, Ctx], tuple[Tensor, State]]     # (g, state, ctx) -> (u, state)
+
+
+def chain(*transforms: Transform) -> Transform:
+    """Runs transforms one after the other, each feeding its output to the next."""
+
+    def init(params):
+        return tuple(tr.init(params) for tr in transforms)
+
+    def update(g, state, ctx):
+        new = []
+        for tr, s in zip(transforms, state):
+            g, s = tr.update(g, s, ctx)
+            new.append(s)
+        return g, tuple(new)
+
+    return Transform(init, update)
+
+
+@dataclass(frozen=True)
+class OptimizerDef:
+    """One `[[optimizer]] type = ...`: its keys and how to build its batched rule.
+
+    `fields` holds every key but `type`, `label` and `schedule` (and must include `lr`).
+    `build(hp)` gets the hyperparameters of a group of runs: numbers as `[R, 1]` tensors, flags and
+    strings as plain values, and returns a Transform. `check(values)` returns error texts as
+    (key, message) for combinations that are wrong together (nesterov without momentum...).
+    """
+
+    name: str
+    label: str
+    fields: dict[str, Field]
+    build: Callable[[dict[str, Any]], Transform]
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    """One `schedule = { type = ... }`: `fn(t, lr, total, **options)` gives the learning rate for the
+    update indices `t` (numpy int array, 0 for the first update) from the base `lr` and the run's
+    total number of updates. Pure and vectorised over `t`."""
+
+    name: str
+    fields: dict[str, Field]
+    fn: Callable[..., Any]
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])

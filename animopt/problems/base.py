@@ -1,0 +1,88 @@
+"""The problem interface: a differentiable loss over batched parameters `[R, P]` (torch)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..info import ProblemInfo
+from ..spec import Field
+
+
+@dataclass(frozen=True)
+class BuildCtx:
+    seed: int
+    base_dir: Path            # folder of the scene file: relative data paths start here
+    device: torch.device
+    dtype: torch.dtype
+    file: str = "<scene>"     # the scene file, for error messages
+
+
+class Problem:
+    """A loss over parameters. Subclasses set the attributes and implement `loss`.
+
+    `loss(params, idx, weight)`: params `[R, P]`; `idx` `[R, B]` long indices of the data points in
+    each run's minibatch and `weight` `[R, B]` (1/B for real points, 0 for padding), or both None for the
+    full data (or the analytic function). Returns `[R]`.
+    """
+
+    type: str = ""
+    param_names: tuple[str, ...] = ()
+    n: int | None = None                  # data points; None for analytic problems
+    default_init: tuple[float, ...] = ()
+    minimum: np.ndarray | None = None
+    true_params: np.ndarray | None = None
+    window: np.ndarray | None = None      # [P, 2]
+
+    def loss(self, params: Tensor, idx: Tensor | None = None, weight: Tensor | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def data(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def info(self) -> ProblemInfo:
+        return ProblemInfo(
+            type=self.type, param_names=tuple(self.param_names), data=self.data(),
+            true_params=self.true_params, minimum=self.minimum,
+            min_loss=(float(self.numpy_loss(self.minimum[None])[0]) if self.minimum is not None else None),
+            window=self.window, loss_fn=self.numpy_loss)
+
+    def numpy_loss(self, params: np.ndarray, chunk: int = 65536) -> np.ndarray:
+        """Full-data loss for `[K, P]` numpy parameters, in chunks (for contour grids)."""
+        p = np.asarray(params, dtype=np.float64)
+        out = []
+        with torch.no_grad():
+            dev = self.device
+            for i in range(0, len(p), chunk):
+                t = torch.as_tensor(p[i:i + chunk], dtype=self.dtype, device=dev)
+                out.append(self.loss(t).double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    device: torch.device = torch.device("cpu")
+    dtype: torch.dtype = torch.float64
+
+
+@dataclass(frozen=True)
+class ProblemDef:
+    """One `[problem] type = ...`: its keys, a builder, and checks that need the whole table
+    (returning (key, message) pairs; `key` is relative to `problem`)."""
+
+    name: str
+    fields: dict[str, Field]
+    build: Callable[[dict[str, Any], BuildCtx], Problem]
+    check: Callable[[dict[str, Any], Path], list[tuple[str, str]]] = field(default=lambda values, base_dir: [])
+    doc: str = ""
+
+
+def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
+    """Mean squared error per run. pred/target `[R, B, ...]`; weight `[R, B]` sums to 1 per run."""
+    sq = (pred - target) ** 2
+    if sq.dim() > 2:
+        sq = sq.flatten(2).mean(-1)
+    if weight is None:
+        return sq.mean(-1)
+    return (sq * weight).sum(-1)

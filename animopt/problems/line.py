@@ -1,0 +1,77 @@
+"""`line`: fit y = a*x + b by mean squared error; the parameters are [a, b]."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..spec import Field
+from .base import BuildCtx, Problem, ProblemDef, mse
+from .data import read_csv_columns, check_data_source
+
+
+class Line(Problem):
+    type = "line"
+    param_names = ("a", "b")
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, true: np.ndarray | None, ctx: BuildCtx):
+        self.device, self.dtype = ctx.device, ctx.dtype
+        self._x, self._y = x.astype(np.float64), y.astype(np.float64)
+        self.x = torch.as_tensor(self._x, dtype=ctx.dtype, device=ctx.device)
+        self.y = torch.as_tensor(self._y, dtype=ctx.dtype, device=ctx.device)
+        self.n = len(x)
+        self.true_params = true
+        A = np.stack([self._x, np.ones_like(self._x)], 1)
+        self.minimum = np.linalg.lstsq(A, self._y, rcond=None)[0]
+        self.default_init = (0.0, 0.0)
+        span = np.abs(self.minimum) + 1.0
+        self.window = np.stack([self.minimum - 2 * span, self.minimum + 2 * span], 1)
+
+    def loss(self, params, idx=None, weight=None):
+        a, b = params[:, :1], params[:, 1:2]
+        if idx is None:
+            return mse(a * self.x + b, self.y.expand(len(params), -1), None)
+        return mse(a * self.x[idx] + b, self.y[idx], weight)
+
+    def data(self):
+        return {"x": self._x, "y": self._y}
+
+
+FIELDS = {
+    "a": Field("number", doc="true slope of the synthetic data"),
+    "b": Field("number", doc="true intercept of the synthetic data"),
+    "n": Field("int", default=30, ge=1, doc="synthetic points"),
+    "x_range": Field("numbers", default=(-10.0, 10.0), length=2, doc="x drawn uniformly in [lo, hi)"),
+    "integer_x": Field("bool", default=False, doc="draw integer x (numpy's randint) instead of uniform reals"),
+    "noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to y"),
+    "x": Field("numbers", min_length=1, doc="explicit data: x values"),
+    "y": Field("numbers", min_length=1, doc="explicit data: y values"),
+    "csv": Field("path", doc="data file with columns x,y (relative to the scene file)"),
+}
+
+
+def _check(v, base_dir):
+    errs = check_data_source(v, base_dir, ("x", "y"), synthetic=("a", "b"))
+    if not errs and v.get("x_range") and v["x_range"][0] >= v["x_range"][1]:
+        errs.append(("x_range", f"expected [lo, hi] with lo < hi, got {list(v['x_range'])}"))
+    return errs
+
+
+def _build(v, ctx: BuildCtx) -> Line:
+    true = None
+    if v.get("x") is not None:
+        x, y = np.array(v["x"]), np.array(v["y"])
+    elif v.get("csv"):
+        x, y = read_csv_columns(ctx.base_dir / v["csv"], ("x", "y"), ctx.file, "problem.csv")
+    else:
+        rng = np.random.default_rng(ctx.seed)
+        lo, hi = v["x_range"]
+        if v["integer_x"]:
+            x = rng.integers(int(np.floor(lo)), int(np.ceil(hi)), size=v["n"]).astype(np.float64)
+        else:
+            x = rng.uniform(lo, hi, size=v["n"])
+        y = v["a"] * x + v["b"] + v["noise"] * rng.standard_normal(v["n"])
+        true = np.array([v["a"], v["b"]])
+    return Line(x, y, true, ctx)
+
+
+LINE = ProblemDef("line", FIELDS, _build, _check, doc="y = a*x + b, mean squared error")

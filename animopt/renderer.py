@@ -1,0 +1,93 @@
+"""Scene -> files: simulate, lay out the views, stream frames to every encoder at once."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .encode import PipeEncoder, write_png
+from .history import History
+from .layout import Canvas, check_views
+from .scene import Scene
+from .spec import SceneError
+from .timeline import frame_count, frame_steps
+
+
+def timeline(scene: Scene, history: History) -> np.ndarray:
+    r = scene.render
+    n = frame_count(r.fps, r.duration, r.frames)
+    return frame_steps(history.steps, n, r.timeline, int(round(r.hold * r.fps)))
+
+
+def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | None = None) -> dict[str, Path]:
+    """Where each format goes: `output` is a folder (default `output/`) or, for one format, a file."""
+    fmts = tuple(formats or scene.render.formats)
+    out = Path(output) if output is not None else Path("output")
+    if out.suffix.lower().lstrip(".") in ("mp4", "gif", "png"):
+        fmt = out.suffix.lower().lstrip(".")
+        return {fmt: out}
+    return {f: out / f"{scene.name}.{f}" for f in fmts}
+
+
+def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str] | None = None,
+           history: History | None = None, device: str | None = None,
+           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Renders the scene to each format; returns the files written."""
+    from .simulator import simulate
+
+    targets = outputs(scene, output, formats)
+    for p in targets.values():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    h = history if history is not None else simulate(scene, device=device)
+    check_views(scene.render, h, scene.file)
+    steps = timeline(scene, h)
+    r = scene.render
+    written = []
+    with Canvas(r, h, scene.title, steps) as canvas:
+        if "png" in targets:
+            written.append(write_png(targets["png"], canvas.rgb(still_step(scene, h))))
+        encs = [PipeEncoder(p, r.size, r.fps, f, r.crf, r.preset, r.gif_fps)
+                for f, p in targets.items() if f != "png"]
+        try:
+            for i, s in enumerate(steps):
+                buf = canvas.frame(int(s))
+                for e in encs:
+                    e.write(buf)
+                if progress:
+                    progress(i + 1, len(steps))
+            for e in encs:
+                written.append(e.close())
+        except BaseException:
+            for e in encs:
+                e.abort()
+            raise
+    return written
+
+
+def still_step(scene: Scene, h: History, step: int | None = None) -> int:
+    s = step if step is not None else scene.render.still_step
+    if s is None:
+        return h.steps
+    if s > h.steps:
+        key = "--step" if step is not None else "render.still_step"
+        raise SceneError.one(scene.file, key, f"step {s} is past the last step ({h.steps})")
+    return int(s)
+
+
+def still(scene: Scene, output: str | Path, step: int | None = None, history: History | None = None,
+          device: str | None = None) -> Path:
+    """Writes one frame (default: the poster step, else the last) as a PNG."""
+    return write_png(output, still_image(scene, step, history, device))
+
+
+def still_image(scene: Scene, step: int | None = None, history: History | None = None,
+                device: str | None = None) -> np.ndarray:
+    """One frame as an `[H, W, 3]` uint8 array."""
+    from .simulator import simulate
+
+    h = history if history is not None else simulate(scene, device=device)
+    check_views(scene.render, h, scene.file)
+    s = still_step(scene, h, step)
+    with Canvas(scene.render, h, scene.title, timeline(scene, h)) as canvas:
+        return canvas.rgb(s)

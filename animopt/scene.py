@@ -1,0 +1,395 @@
+"""Scene files: TOML -> validated, frozen dataclasses. Every problem in a file is reported at once."""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from . import limits
+from .spec import REQUIRED, Errors, Field, SceneError, Sweep, check_table, did_you_mean, join
+
+FORMATS = ("mp4", "gif", "png")
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    type: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    type: str
+    options: Mapping[str, Any]            # numbers may be Sweep
+    warmup: Mapping[str, Any] | None = None  # {steps, start_factor}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    index: int
+    type: str
+    label: str | None
+    hparams: Mapping[str, Any]            # every key of the optimizer, defaults filled; numbers may be Sweep
+    schedule: ScheduleSpec
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    steps: int | None
+    epochs: float | None
+    batch_size: Any                       # int, Sweep of ints, or None (full batch)
+    shuffle: bool
+    drop_last: bool
+    init: Any                             # None, tuple (one start), tuple of tuples, or {random, range}
+    device: str
+    dtype: str
+    grad_noise: float
+    divergence_threshold: float
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    type: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    views: tuple[tuple[ViewSpec, ...], ...]   # rows of panels
+    fps: float
+    duration: float
+    frames: int | None
+    size: tuple[int, int]
+    formats: tuple[str, ...]
+    timeline: str
+    hold: float
+    still_step: int | None
+    theme: str
+    dpi: float
+    crf: int
+    preset: str
+    gif_fps: float | None
+
+
+@dataclass(frozen=True)
+class Scene:
+    path: Path | None
+    title: str
+    seed: int
+    problem: ProblemSpec
+    train: TrainSpec
+    optimizers: tuple[OptimizerSpec, ...]
+    render: RenderSpec
+    digest: str                            # sha256 of the file's bytes
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "scene"
+
+    @property
+    def file(self) -> str:
+        return str(self.path) if self.path else "<scene>"
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+TOP = {
+    "title": Field("str", default=""),
+    "seed": Field("int", default=0, ge=0, doc="every random thing derives from it"),
+    "problem": Field("table", default=REQUIRED),
+    "train": Field("table", default={}),
+    "optimizer": Field("any", default=REQUIRED),
+    "render": Field("table", default={}),
+}
+
+TRAIN = {
+    "steps": Field("int", ge=1, doc="number of updates"),
+    "epochs": Field("number", gt=0, doc="passes over the data (data problems)"),
+    "batch_size": Field("int", ge=1, sweep=True, doc="points per update; default: all (full batch)"),
+    "shuffle": Field("bool", default=False, doc="reshuffle the data each epoch"),
+    "drop_last": Field("bool", default=False, doc="skip the last, smaller batch of an epoch"),
+    "init": Field("any", doc="start: [a, b], several [[...], [...]], or { random = K, range = [[lo, hi], ...] }"),
+    "device": Field("str", default="cpu", doc='"cpu", "cuda", "cuda:1", "mps" or "auto"'),
+    "dtype": Field("str", default="float64", choices=("float32", "float64")),
+    "grad_noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to each gradient"),
+    "divergence_threshold": Field("number", default=1e10, gt=0,
+                                  doc="a run whose |parameter| or loss passes this is marked diverged"),
+}
+
+RENDER = {
+    "views": Field("any", default=("fit_line", "loss"), doc="a row of panels, or a list of rows"),
+    "fps": Field("number", default=30.0, gt=0, le=240),
+    "duration": Field("number", default=6.0, gt=0, doc="seconds; the steps are spread over the frames"),
+    "frames": Field("int", ge=1, doc="number of frames (instead of duration)"),
+    "size": Field("ints", default=(1280, 720), length=2, ge=16, le=limits.MAX_PIXELS, doc="pixels, both even"),
+    "formats": Field("strs", default=("mp4", "gif"), choices=FORMATS, min_length=1),
+    "timeline": Field("str", default="linear", choices=("linear", "log")),
+    "hold": Field("number", default=0.0, ge=0, doc="seconds the last frame is held"),
+    "still_step": Field("int", ge=0, doc="step shown by the poster frame (default: the last)"),
+    "theme": Field("str", default="light", choices=("light", "dark")),
+    "dpi": Field("number", default=100.0, gt=0, le=1000),
+    "crf": Field("int", default=20, ge=0, le=51, doc="H.264 quality: lower is better and bigger"),
+    "preset": Field("str", default="veryfast", choices=(
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")),
+    "gif_fps": Field("number", gt=0, le=50, doc="GIF frame rate (default: fps, at most 50)"),
+}
+
+WARMUP = {
+    "steps": Field("int", default=REQUIRED, ge=1),
+    "start_factor": Field("number", default=0.1, gt=0, le=1),
+}
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Reads and validates a scene file; raises SceneError naming every problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SceneError.one(path, "", "no such file") from None
+    except IsADirectoryError:
+        raise SceneError.one(path, "", "is a folder, not a scene file") from None
+    except OSError as e:
+        raise SceneError.one(path, "", f"cannot read: {e.strerror}") from None
+    return parse_scene(raw, path)
+
+
+def parse_scene(text: str | bytes, path: str | Path | None = None) -> Scene:
+    raw = text.encode() if isinstance(text, str) else text
+    path = Path(path) if path else None
+    errors = Errors(path)
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SceneError.one(path, "", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SceneError.one(path, "", f"TOML syntax error: {e}") from None
+    return _build(data, path, errors, hashlib.sha256(raw).hexdigest())
+
+
+def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
+    from .optim import OPTIMIZERS, SCHEDULES
+    from .problems import PROBLEMS
+    from .views import VIEWS
+
+    top = check_table(data, TOP, "", errors)
+    base_dir = path.parent if path else Path.cwd()
+
+    # problem
+    problem = None
+    ptab = data.get("problem")
+    if isinstance(ptab, dict):
+        ptype = ptab.get("type")
+        if ptype is None:
+            errors.add("problem.type", "missing; expected one of " + ", ".join(map(repr, PROBLEMS)))
+        elif ptype not in PROBLEMS:
+            errors.add("problem.type", f"unknown problem {ptype!r}" + did_you_mean(str(ptype), PROBLEMS)
+                       + "; expected one of " + ", ".join(map(repr, PROBLEMS)))
+        else:
+            pdef = PROBLEMS[ptype]
+            opts = check_table(ptab, pdef.fields, "problem", errors, ignore=("type",))
+            if not _has_errors_under(errors, "problem"):
+                for key, msg in pdef.check(opts, base_dir):
+                    errors.add(join("problem", key) if key else "problem", msg)
+            problem = ProblemSpec(ptype, MappingProxyType(opts))
+
+    # train
+    train = None
+    ttab = data.get("train", {})
+    if isinstance(ttab, dict):
+        t = check_table(ttab, TRAIN, "train", errors)
+        if t.get("steps") is not None and t.get("epochs") is not None:
+            errors.add("train.steps", "give steps or epochs, not both")
+        if t.get("steps") is not None and t["steps"] > limits.MAX_STEPS:
+            errors.add("train.steps", f"{t['steps']} updates is more than the limit of {limits.MAX_STEPS:,}")
+        init = _check_init(ttab.get("init"), errors)
+        train = TrainSpec(
+            steps=t.get("steps"), epochs=t.get("epochs"), batch_size=t.get("batch_size"),
+            shuffle=t.get("shuffle", False), drop_last=t.get("drop_last", False), init=init,
+            device=t.get("device", "cpu"), dtype=t.get("dtype", "float64"),
+            grad_noise=t.get("grad_noise", 0.0), divergence_threshold=t.get("divergence_threshold", 1e10))
+
+    # optimizers
+    optimizers = []
+    otab = data.get("optimizer")
+    if isinstance(otab, dict):
+        otab = [otab]
+    if "optimizer" in data and not (isinstance(otab, list) and otab and all(isinstance(o, dict) for o in otab)):
+        errors.add("optimizer", "expected one or more [[optimizer]] tables")
+    elif isinstance(otab, list):
+        for i, o in enumerate(otab):
+            spec = _check_optimizer(o, i, errors, OPTIMIZERS, SCHEDULES)
+            if spec:
+                optimizers.append(spec)
+
+    # render
+    render = None
+    rtab = data.get("render", {})
+    if isinstance(rtab, dict):
+        r = check_table(rtab, RENDER, "render", errors)
+        size = r.get("size") or (1280, 720)
+        if isinstance(size, tuple) and any(v % 2 for v in size):
+            errors.add("render.size", f"both width and height must be even (H.264 needs it), got {list(size)}")
+        views = _check_views(rtab.get("views", ("fit_line", "loss")), errors, VIEWS)
+        if r.get("hold") is None:
+            r["hold"] = 0.0
+        frames = r.get("frames")
+        fps, duration = r.get("fps") or 30.0, r.get("duration") or 6.0
+        total = (frames if frames else round(fps * duration)) + round(fps * (r.get("hold") or 0))
+        if total > limits.MAX_FRAMES:
+            errors.add("render.frames" if frames else "render.duration",
+                       f"{total:,} frames is more than the limit of {limits.MAX_FRAMES:,}")
+        render = RenderSpec(
+            views=views, fps=fps, duration=duration, frames=frames, size=tuple(size),
+            formats=tuple(dict.fromkeys(r.get("formats") or ("mp4", "gif"))), timeline=r["timeline"] or "linear",
+            hold=r["hold"], still_step=r.get("still_step"), theme=r.get("theme") or "light",
+            dpi=r.get("dpi") or 100.0, crf=r.get("crf") if r.get("crf") is not None else 20,
+            preset=r.get("preset") or "veryfast", gif_fps=r.get("gif_fps"))
+
+    errors.raise_if_any()
+    return Scene(path=path, title=top.get("title") or "", seed=top.get("seed") or 0, problem=problem,
+                 train=train, optimizers=tuple(optimizers), render=render, digest=digest)
+
+
+def _has_errors_under(errors: Errors, prefix: str) -> bool:
+    return any(k == prefix or k.startswith(prefix + ".") for _, k, _ in errors.problems)
+
+
+def _check_optimizer(o: dict, i: int, errors: Errors, OPTIMIZERS, SCHEDULES) -> OptimizerSpec | None:
+    path = f"optimizer[{i}]"
+    otype = o.get("type")
+    if otype is None:
+        errors.add(join(path, "type"), "missing; expected one of " + ", ".join(map(repr, OPTIMIZERS)))
+        return None
+    if otype not in OPTIMIZERS:
+        errors.add(join(path, "type"), f"unknown optimizer {otype!r}" + did_you_mean(str(otype), OPTIMIZERS)
+                   + "; expected one of " + ", ".join(map(repr, OPTIMIZERS)))
+        return None
+    odef = OPTIMIZERS[otype]
+    label = o.get("label")
+    if label is not None and not isinstance(label, str):
+        errors.add(join(path, "label"), f"expected a string, got {label!r}")
+        label = None
+    n0 = len(errors.problems)
+    hp = check_table(o, odef.fields, path, errors, ignore=("type", "label", "schedule", "warmup"))
+    if len(errors.problems) == n0:
+        for key, msg in odef.check(hp):
+            errors.add(join(path, key), msg)
+    sched = _check_schedule(o.get("schedule"), o.get("warmup"), path, errors, SCHEDULES)
+    return OptimizerSpec(index=i, type=otype, label=label, hparams=MappingProxyType(hp), schedule=sched)
+
+
+def _check_schedule(s: Any, warmup_top: Any, path: str, errors: Errors, SCHEDULES) -> ScheduleSpec:
+    spath = join(path, "schedule")
+    if s is None:
+        s = {"type": "constant"}
+    if isinstance(s, str):
+        s = {"type": s}
+    if not isinstance(s, dict):
+        errors.add(spath, "expected a table like { type = \"cosine\", T_max = 100 }")
+        return ScheduleSpec("constant", MappingProxyType({}))
+    stype = s.get("type", "constant")
+    if stype not in SCHEDULES:
+        errors.add(join(spath, "type"), f"unknown schedule {stype!r}" + did_you_mean(str(stype), SCHEDULES)
+                   + "; expected one of " + ", ".join(map(repr, SCHEDULES)))
+        return ScheduleSpec("constant", MappingProxyType({}))
+    sdef = SCHEDULES[stype]
+    n0 = len(errors.problems)
+    opts = check_table(s, sdef.fields, spath, errors, ignore=("type", "warmup"))
+    if len(errors.problems) == n0:
+        for key, msg in sdef.check(opts):
+            errors.add(join(spath, key), msg)
+    warm = None
+    for wpath, w in ((join(spath, "warmup"), s.get("warmup")), (join(path, "warmup"), warmup_top)):
+        if w is not None:
+            if warm is not None:
+                errors.add(wpath, "warmup is given twice (on the optimizer and in its schedule)")
+            warm = MappingProxyType(check_table(w, WARMUP, wpath, errors))
+    return ScheduleSpec(stype, MappingProxyType(opts), warm)
+
+
+def _check_init(v: Any, errors: Errors) -> Any:
+    key = "train.init"
+    if v is None:
+        return None
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)  # noqa: E731
+    if isinstance(v, list) and v and all(num(x) for x in v):
+        return tuple(float(x) for x in v)
+    if isinstance(v, list) and v and all(isinstance(s, list) and s and all(num(x) for x in s) for s in v):
+        lens = {len(s) for s in v}
+        if len(lens) > 1:
+            errors.add(key, "every starting point needs the same number of values")
+            return None
+        return tuple(tuple(float(x) for x in s) for s in v)
+    if isinstance(v, dict):
+        unknown = [k for k in v if k not in ("random", "range")]
+        if unknown:
+            errors.add(join(key, unknown[0]), "unknown key" + did_you_mean(unknown[0], ("random", "range"))
+                       + "; expected random = K and range = [[lo, hi], ...]")
+            return None
+        k, rng = v.get("random"), v.get("range")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            errors.add(join(key, "random"), f"expected an integer >= 1 (number of random starts), got {k!r}")
+            return None
+        if k > limits.MAX_RUNS:
+            errors.add(join(key, "random"), f"{k} starts is more than the limit of {limits.MAX_RUNS:,} runs")
+            return None
+        if not (isinstance(rng, list) and rng and all(
+                isinstance(p, list) and len(p) == 2 and all(num(x) for x in p) and p[0] < p[1] for p in rng)):
+            errors.add(join(key, "range"), "expected one [lo, hi] pair (lo < hi) per parameter")
+            return None
+        return MappingProxyType({"random": k, "range": tuple((float(a), float(b)) for a, b in rng)})
+    errors.add(key, "expected a list of numbers, a list of such lists, or { random = K, range = [[lo, hi], ...] }")
+    return None
+
+
+def _check_views(v: Any, errors: Errors, VIEWS) -> tuple[tuple[ViewSpec, ...], ...]:
+    if isinstance(v, (str, dict)):
+        v = [v]
+    if isinstance(v, tuple):
+        v = list(v)
+    if not isinstance(v, list) or not v:
+        errors.add("render.views", "expected a list of views, or a list of rows of views")
+        return ()
+    rows = v if all(isinstance(x, list) for x in v) else [v]
+    out = []
+    for r, row in enumerate(rows):
+        specs = []
+        if not row:
+            errors.add(f"render.views[{r}]", "an empty row")
+        for c, item in enumerate(row):
+            path = f"render.views[{r}][{c}]" if len(rows) > 1 else f"render.views[{c}]"
+            spec = check_view(item, path, errors, VIEWS)
+            if spec:
+                specs.append(spec)
+        out.append(tuple(specs))
+    return tuple(out)
+
+
+def check_view(item: Any, path: str, errors: Errors, VIEWS) -> ViewSpec | None:
+    if isinstance(item, str):
+        item = {"type": item}
+    if not isinstance(item, dict):
+        errors.add(path, f"expected a view name or a table with a type, got {item!r}")
+        return None
+    vtype = item.get("type")
+    if vtype not in VIEWS:
+        errors.add(join(path, "type") if "type" in item else path,
+                   f"unknown view {vtype!r}" + did_you_mean(str(vtype), VIEWS)
+                   + "; expected one of " + ", ".join(map(repr, VIEWS)))
+        return None
+    vdef = VIEWS[vtype]
+    opts = check_table(item, vdef.fields, path, errors, ignore=("type",))
+    if vtype == "grid" and isinstance(item.get("view"), (str, dict)):
+        inner = check_view(item["view"], join(path, "view"), errors, VIEWS)
+        opts["view"] = inner
+    return ViewSpec(vtype, MappingProxyType(opts))
+
+
+def is_sweep(v: Any) -> bool:
+    return isinstance(v, Sweep)

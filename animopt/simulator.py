@@ -1,0 +1,248 @@
+"""The simulator: every run of a scene stepped together as `[runs, P]` tensors on one device.
+
+This is the only loop over steps. Torch in, numpy (`History`) out.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from . import limits
+from .history import History
+from .optim import OPTIMIZERS, Ctx, lr_table
+from .problems import PROBLEMS, BuildCtx, Problem
+from .scene import Scene
+from .spec import SceneError, Sweep
+from .sweep import Run, expand, hparam_table
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class Plan:
+    """Everything decided before the first update: problem, runs, step counts, device."""
+
+    scene: Scene
+    problem: Problem
+    runs: list[Run]
+    steps: int                      # updates in the History (the longest run's)
+    run_steps: np.ndarray           # [R] updates of each run
+    steps_per_epoch: dict           # batch size -> updates per epoch (data problems)
+    device: torch.device
+    dtype: torch.dtype
+
+
+def resolve_device(name: str, file: str = "<scene>", key: str = "train.device") -> torch.device:
+    """A torch device that is really there, or a SceneError saying what is."""
+    name = name.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise SceneError.one(file, key, f"unknown device {name!r}; expected 'cpu', 'cuda', 'cuda:N', 'mps' "
+                                        "or 'auto'") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SceneError.one(file, key, f"device {name!r} is not available: this torch ({torch.__version__}) "
+                                            "sees no CUDA GPU; use 'cpu' or 'auto'")
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise SceneError.one(file, key, f"device {name!r} is not available: there are {n} CUDA GPU(s) "
+                                            f"(cuda:0 to cuda:{n - 1})")
+        return dev
+    if dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise SceneError.one(file, key, "device 'mps' is not available on this machine; use 'cpu' or 'auto'")
+        return dev
+    raise SceneError.one(file, key, f"unsupported device {name!r}; expected 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'")
+
+
+def plan(scene: Scene, device: str | None = None) -> Plan:
+    """Builds the problem and the runs and checks every limit, without running anything."""
+    f = scene.file
+    dev = resolve_device(device or scene.train.device, f, "train.device" if device is None else "--device")
+    dtype = DTYPES[scene.train.dtype]
+    if dev.type == "mps" and dtype == torch.float64:
+        raise SceneError.one(f, "train.dtype", "the 'mps' device has no float64; use dtype = \"float32\"")
+    ctx = BuildCtx(seed=scene.seed, base_dir=scene.base_dir, device=dev, dtype=dtype, file=f)
+    problem = PROBLEMS[scene.problem.type].build(dict(scene.problem.options), ctx)
+    P = len(problem.param_names)
+    runs = expand(scene, P, tuple(problem.default_init))
+    tr = scene.train
+    if problem.n is None:
+        if tr.batch_size is not None:
+            raise SceneError.one(f, "train.batch_size", f"'{scene.problem.type}' has no data to batch; "
+                                 "batch_size is for data problems")
+        if tr.epochs is not None:
+            raise SceneError.one(f, "train.epochs", f"'{scene.problem.type}' has no data, so no epochs; "
+                                 "give steps = N")
+    if tr.steps is None and tr.epochs is None:
+        raise SceneError.one(f, "train.steps", "missing: give steps = N (updates) or epochs = N")
+    spe = {}
+    run_steps = []
+    for r in runs:
+        bs = r.batch_size
+        if problem.n is not None:
+            b = min(bs or problem.n, problem.n)
+            per = problem.n // b if tr.drop_last else math.ceil(problem.n / b)
+            spe[bs] = per
+        n_up = tr.steps if tr.steps is not None else max(1, math.ceil(tr.epochs * spe[bs]))
+        if n_up > limits.MAX_STEPS:
+            raise SceneError.one(f, "train.epochs", f"{n_up:,} updates per run is more than the limit of "
+                                 f"{limits.MAX_STEPS:,}")
+        run_steps.append(n_up)
+    steps = max(run_steps)
+    if (steps + 1) * len(runs) * P > limits.MAX_HISTORY_VALUES:
+        raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
+                             f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
+    return Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype)
+
+
+def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.ndarray | None]:
+    """Minibatch indices `[steps, R, B]` and weights (1/b per real point, 0 padding), or None for full batch."""
+    prob, tr, S = plan.problem, plan.scene.train, plan.steps
+    if prob.n is None:
+        return None, None, None
+    sizes = [min(r.batch_size or prob.n, prob.n) for r in plan.runs]
+    if all(b == prob.n for b in sizes) and not tr.drop_last:
+        return None, None, None
+    B = max(sizes)
+    groups = {}
+    for b in dict.fromkeys(sizes):
+        rng = np.random.default_rng([plan.scene.seed, 2, b])
+        idx = np.full((S, B), -1, dtype=np.int64)
+        t = 0
+        while t < S:
+            order = rng.permutation(prob.n) if tr.shuffle else np.arange(prob.n)
+            for s in range(0, prob.n, b):
+                chunk = order[s:s + b]
+                if tr.drop_last and len(chunk) < b:
+                    break
+                idx[t, :len(chunk)] = chunk
+                t += 1
+                if t == S:
+                    break
+        groups[b] = idx
+    keys = list(groups)
+    stack = np.stack([groups[b] for b in keys])                # [G, S, B]
+    which = np.array([keys.index(b) for b in sizes])          # [R]
+    per_run = stack[which].transpose(1, 0, 2)                 # [S, R, B]
+    real = per_run >= 0
+    w = real / np.maximum(real.sum(-1, keepdims=True), 1)
+    idx_t = torch.as_tensor(np.where(real, per_run, 0), device=plan.device)
+    w_t = torch.as_tensor(w, dtype=plan.dtype, device=plan.device)
+    keep = per_run if per_run.size <= 50_000_000 else None
+    return idx_t, w_t, keep
+
+
+def _hparams_tensor(runs: list[Run], key: str, dtype, device):
+    vals = [r.hparams[key] for r in runs]
+    v0 = vals[0]
+    if isinstance(v0, bool) or isinstance(v0, str) or v0 is None:
+        return v0
+    if isinstance(v0, tuple):
+        arr = torch.tensor(vals, dtype=dtype, device=device)    # [R, k]
+        return tuple(arr[:, i:i + 1] for i in range(arr.shape[1]))
+    return torch.tensor(vals, dtype=dtype, device=device).unsqueeze(1)
+
+
+def simulate(scene: Scene | Plan, device: str | None = None) -> History:
+    """Runs every optimizer of the scene on its problem and records the full History."""
+    p = scene if isinstance(scene, Plan) else plan(scene, device)
+    sc, prob, runs, S = p.scene, p.problem, p.runs, p.steps
+    dev, dt = p.device, p.dtype
+    R, P = len(runs), len(prob.param_names)
+
+    lr_np = np.zeros((S, R))
+    for i, r in enumerate(runs):
+        n = int(p.run_steps[i])
+        lr_np[:n, i] = lr_table(r.schedule, r.schedule_options, r.warmup, r.hparams["lr"], n)
+    lr = torch.as_tensor(lr_np, dtype=dt, device=dev).unsqueeze(-1)          # [S, R, 1]
+    active = torch.as_tensor(np.arange(S)[:, None] < p.run_steps[None, :], device=dev)  # [S, R]
+
+    groups = []   # (slice, transform, state) per optimizer entry
+    start = 0
+    x0 = torch.tensor([r.init for r in runs], dtype=dt, device=dev)
+    while start < R:
+        stop = start
+        while stop < R and runs[stop].entry == runs[start].entry:
+            stop += 1
+        sub = runs[start:stop]
+        hp = {k: _hparams_tensor(sub, k, dt, dev) for k in sub[0].hparams}
+        tr = OPTIMIZERS[sub[0].type].build(hp)
+        groups.append((slice(start, stop), tr, tr.init(x0[start:stop])))
+        start = stop
+
+    idx, w, batch_keep = _batches(p)
+    noise = sc.train.grad_noise
+    gen = torch.Generator(device=dev).manual_seed(sc.seed) if noise > 0 else None
+    thr = sc.train.divergence_threshold
+
+    H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev)
+    H_grads = torch.empty((S, R, P), dtype=dt, device=dev)
+    H_upd = torch.empty((S, R, P), dtype=dt, device=dev)
+    H_params[0] = x0
+    diverged = torch.full((R,), -1, dtype=torch.long, device=dev)
+    x = x0
+    for t in range(S):
+        xg = x.detach().requires_grad_(True)
+        L = prob.loss(xg, None if idx is None else idx[t], None if w is None else w[t])
+        (g,) = torch.autograd.grad(L.sum(), xg)
+        if gen is not None:
+            g = g + noise * torch.randn(g.shape, generator=gen, dtype=dt, device=dev)
+        u = torch.empty_like(g)
+        ctx_lr = lr[t]
+        for i, (sl, tr, state) in enumerate(groups):
+            u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
+            groups[i] = (sl, tr, state)
+        x_new = x - ctx_lr * u
+        alive = diverged < 0
+        bad = alive & (~torch.isfinite(x_new).all(1) | (x_new.abs().amax(1) > thr)
+                       | ~torch.isfinite(L.detach()) | (L.detach() > thr))
+        diverged = torch.where(bad, torch.full_like(diverged, t + 1), diverged)
+        moving = (diverged < 0) & active[t]
+        H_grads[t] = g
+        H_upd[t] = u
+        H_params[t + 1] = torch.where((diverged < 0)[:, None] | bad[:, None], x_new, x)
+        x = torch.where(moving[:, None], x_new, x)
+
+    params = H_params.cpu().numpy()
+    loss = _full_loss(prob, H_params)
+    div = diverged.cpu().numpy()
+    for r in np.nonzero(div >= 0)[0]:
+        k = div[r]
+        params[k + 1:, r] = np.nan
+        loss[k + 1:, r] = np.nan
+    lr_np = lr_np.copy()
+    epoch = None
+    if prob.n is not None and p.steps_per_epoch:
+        per = p.steps_per_epoch[runs[0].batch_size]
+        epoch = np.arange(S + 1) / per
+    opt_idx = np.array([r.entry for r in runs])
+    return History(
+        params=params, loss=loss, grads=H_grads.cpu().numpy(), updates=H_upd.cpu().numpy(), lr=lr_np,
+        diverged_at=div.astype(np.int64), labels=tuple(r.label for r in runs),
+        param_names=tuple(prob.param_names), hparams=hparam_table(runs), optimizer=opt_idx, epoch=epoch,
+        batch_idx=batch_keep, problem=prob.info())
+
+
+def _full_loss(prob: Problem, params: torch.Tensor, chunk: int = 1 << 16) -> np.ndarray:
+    """Full-data loss of every recorded point, evaluated in chunks without gradients."""
+    S1, R, P = params.shape
+    flat = params.reshape(-1, P)
+    out = torch.empty(flat.shape[0], dtype=params.dtype, device=params.device)
+    rows = max(1, chunk // max(1, prob.n or 1) * 64) if prob.n else chunk
+    with torch.no_grad():
+        for i in range(0, flat.shape[0], rows):
+            out[i:i + rows] = prob.loss(flat[i:i + rows])
+    return out.reshape(S1, R).cpu().numpy().astype(np.float64)

@@ -1,0 +1,133 @@
+"""Sweeps: an [[optimizer]] entry with listed or ranged values becomes a grid of runs."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import limits
+from .scene import OptimizerSpec, Scene
+from .spec import SceneError, Sweep
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trajectory: an optimizer with plain (unswept) values."""
+
+    entry: int                    # index of its [[optimizer]] entry
+    type: str
+    label: str
+    hparams: dict[str, Any]
+    schedule: str
+    schedule_options: dict[str, Any]
+    warmup: dict[str, Any] | None
+    batch_size: int | None
+    init: tuple[float, ...] | None   # None: the problem's default start
+    swept: dict[str, Any]            # the swept keys and this run's values
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list[tuple[float, ...] | None]:
+    """The starting points: one (default or given), several, or K seeded random ones."""
+    init = scene.train.init
+    if init is None:
+        return [tuple(default)]
+    if isinstance(init, tuple) and init and isinstance(init[0], float):
+        pts = [init]
+    elif isinstance(init, tuple):
+        pts = list(init)
+    else:
+        rng = np.random.default_rng([scene.seed, 1])
+        ranges = np.array(init["range"])
+        if len(ranges) != n_params:
+            raise SceneError.one(scene.file, "train.init.range",
+                                 f"expected {n_params} [lo, hi] pairs (one per parameter), got {len(ranges)}")
+        u = rng.random((init["random"], n_params))
+        pts = [tuple(float(x) for x in row) for row in ranges[:, 0] + u * (ranges[:, 1] - ranges[:, 0])]
+    for p in pts:
+        if len(p) != n_params:
+            raise SceneError.one(scene.file, "train.init",
+                                 f"expected {n_params} values (one per parameter), got {len(p)}")
+    return pts
+
+
+def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> list[Run]:
+    """Every run of the scene, entry by entry; within an entry the grid varies the last key fastest,
+    then the starting points."""
+    from .optim import OPTIMIZERS
+
+    starts = init_points(scene, n_params, default_init)
+    runs: list[Run] = []
+    for spec in scene.optimizers:
+        axes = _axes(spec, scene)
+        total = int(np.prod([len(vals) for _, vals in axes], dtype=np.float64)) * len(starts)
+        if len(runs) + total > limits.MAX_RUNS:
+            key = axes[0][0] if axes else "init"
+            raise SceneError.one(scene.file, f"optimizer[{spec.index}].{key}",
+                                 f"this sweep makes {len(runs) + total:,} runs, more than the limit of "
+                                 f"{limits.MAX_RUNS:,}")
+        base = spec.label or OPTIMIZERS[spec.type].label
+        for combo in itertools.product(*[vals for _, vals in axes]):
+            chosen = dict(zip([k for k, _ in axes], combo))
+            hp = {k: chosen.get(k, v) for k, v in spec.hparams.items()}
+            sopts = {k: chosen.get(f"schedule.{k}", v) for k, v in spec.schedule.options.items()}
+            bs = chosen.get("batch_size", scene.train.batch_size)
+            label = base + "".join(f" {k}={_fmt(v)}" for k, v in chosen.items())
+            for j, start in enumerate(starts):
+                sw = dict(chosen)
+                lab = label
+                if len(starts) > 1:
+                    sw["init"] = start
+                    lab = f"{label} start {j + 1}"
+                runs.append(Run(entry=spec.index, type=spec.type, label=lab, hparams=hp,
+                                schedule=spec.schedule.type, schedule_options=sopts,
+                                warmup=dict(spec.schedule.warmup) if spec.schedule.warmup else None,
+                                batch_size=bs, init=start, swept=sw))
+    return runs
+
+
+def _axes(spec: OptimizerSpec, scene: Scene) -> list[tuple[str, tuple]]:
+    axes = [(k, v.values) for k, v in spec.hparams.items() if isinstance(v, Sweep)]
+    axes += [(f"schedule.{k}", v.values) for k, v in spec.schedule.options.items() if isinstance(v, Sweep)]
+    if isinstance(scene.train.batch_size, Sweep):
+        axes.append(("batch_size", scene.train.batch_size.values))
+    return axes
+
+
+def hparam_table(runs: list[Run]) -> dict[str, np.ndarray]:
+    """Per-run value of every key swept anywhere in the scene (NaN where a run has no such key)."""
+    keys = list(dict.fromkeys(k for r in runs for k in r.swept))
+    out = {}
+    for k in keys:
+        vals = [_value_of(r, k) for r in runs]
+        width = max((len(v) for v in vals if isinstance(v, tuple)), default=0)
+        if width:
+            arr = np.full((len(runs), width), np.nan)
+            for i, v in enumerate(vals):
+                if isinstance(v, tuple):
+                    arr[i, :len(v)] = v
+        else:
+            arr = np.array([np.nan if v is None or isinstance(v, (str, bool)) else float(v) for v in vals])
+        out[k] = arr
+    return out
+
+
+def _value_of(run: Run, key: str) -> Any:
+    if key in run.swept:
+        return run.swept[key]
+    if key == "batch_size":
+        return run.batch_size
+    if key == "init":
+        return run.init
+    if key.startswith("schedule."):
+        return run.schedule_options.get(key[9:])
+    return run.hparams.get(key)

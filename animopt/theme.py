@@ -1,0 +1,57 @@
+"""Colours and fonts. Runs keep one colour in every panel (Okabe-Ito, colour-blind safe)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    background: str
+    foreground: str
+    muted: str
+    grid: str
+    data: str          # data points
+    truth: str         # true values / minimum
+    palette: tuple[str, ...]
+    cmap: str          # loss surfaces
+    font_size: float = 12.0
+
+    def rc(self) -> dict:
+        return {
+            "font.family": "DejaVu Sans", "font.size": self.font_size,
+            "axes.titlesize": self.font_size + 1, "axes.labelsize": self.font_size,
+            "legend.fontsize": self.font_size - 2, "xtick.labelsize": self.font_size - 2,
+            "ytick.labelsize": self.font_size - 2,
+            "figure.facecolor": self.background, "axes.facecolor": self.background,
+            "savefig.facecolor": self.background, "text.color": self.foreground,
+            "axes.edgecolor": self.muted, "axes.labelcolor": self.foreground,
+            "xtick.color": self.foreground, "ytick.color": self.foreground,
+            "grid.color": self.grid, "grid.linewidth": 0.6, "axes.grid": True,
+            "legend.facecolor": self.background, "legend.edgecolor": self.grid, "legend.framealpha": 0.85,
+            "axes.spines.top": False, "axes.spines.right": False,
+            "path.simplify": True, "agg.path.chunksize": 10000,
+        }
+
+
+LIGHT = Theme("light", "#ffffff", "#222222", "#777777", "#e4e4e4", "#555555", "#222222",
+              OKABE_ITO, "viridis")
+DARK = Theme("dark", "#16181d", "#e8e8e8", "#9a9a9a", "#2c2f36", "#bbbbbb", "#f0f0f0",
+             ("#56B4E9", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#F0E442", "#0072B2", "#ffffff"), "magma")
+THEMES = {"light": LIGHT, "dark": DARK}
+
+
+def run_colors(n: int, theme: Theme) -> list:
+    """One colour per run: the palette while it lasts, then evenly spaced colours of a colour map."""
+    if n <= len(theme.palette):
+        return list(theme.palette[:n])
+    cmap = plt.get_cmap("viridis" if theme.name == "light" else "plasma")
+    return [cmap(x) for x in np.linspace(0.0, 0.92, n)]
