@@ -372,6 +372,7 @@ def _check_views(v: Any, errors: Errors, VIEWS) -> tuple[tuple[ViewSpec, ...], .
 
 
 def check_view(item: Any, path: str, errors: Errors, VIEWS) -> ViewSpec | None:
+    named = isinstance(item, dict) and "type" in item
     if isinstance(item, str):
         item = {"type": item}
     if not isinstance(item, dict):
@@ -379,7 +380,7 @@ def check_view(item: Any, path: str, errors: Errors, VIEWS) -> ViewSpec | None:
         return None
     vtype = item.get("type")
     if vtype not in VIEWS:
-        errors.add(join(path, "type") if "type" in item else path,
+        errors.add(join(path, "type") if named else path,
                    f"unknown view {vtype!r}" + did_you_mean(str(vtype), VIEWS)
                    + "; expected one of " + ", ".join(map(repr, VIEWS)))
         return None
