@@ -56,7 +56,22 @@ def _formats(value: str | None) -> tuple[str, ...] | None:
     return fmts
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns expected failures (ffmpeg, the file system) into one line and exit code 1."""
+
+    def invoke(self, ctx):
+        from .encode import EncodeError
+
+        try:
+            return super().invoke(ctx)
+        except SceneError as e:
+            raise BadInput(str(e)) from None
+        except (EncodeError, OSError) as e:
+            click.echo(f"animopt: {e}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="animopt")
 def main():
     """Animations of gradient-descent optimizers from declarative scene files."""
@@ -143,6 +158,24 @@ def validate(paths):
         sys.exit(2)
 
 
+def _describe(o) -> str:
+    from .optim import OPTIMIZERS
+    from .spec import Sweep
+
+    name = o.label or OPTIMIZERS[o.type].label
+    swept = {k: len(v) for k, v in o.hparams.items() if isinstance(v, Sweep)}
+    lr = o.hparams.get("lr")
+    desc = f"{name} (lr {'swept' if isinstance(lr, Sweep) else f'{lr:g}'}"
+    if o.schedule.type != "constant":
+        desc += f", {o.schedule.type} schedule"
+    runs = 1
+    for n in swept.values():
+        runs *= n
+    if runs > 1:
+        desc += f", {runs} runs over " + " x ".join(swept)
+    return desc + ")"
+
+
 @main.command("list")
 @click.argument("paths", nargs=-1)
 def list_(paths):
@@ -155,7 +188,7 @@ def list_(paths):
             bad += 1
             click.echo(str(e), err=True)
             continue
-        opts = ", ".join(o.label or o.type for o in s.optimizers)
+        opts = ", ".join(_describe(o) for o in s.optimizers)
         tr = s.train
         length = f"{tr.steps} steps" if tr.steps else f"{tr.epochs:g} epochs"
         views = " | ".join(", ".join(v.type for v in row) for row in s.render.views)

@@ -1,0 +1,116 @@
+"""Each command through click's CliRunner: exit codes and the files read back."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from animopt.cli import main
+
+SCENE = """
+title = "tiny"
+seed = 3
+[problem]
+type = "line"
+a = 2.0
+b = -1.0
+n = 12
+[train]
+steps = 40
+init = [0.0, 0.0]
+[[optimizer]]
+type = "sgd"
+lr = 0.01
+[[optimizer]]
+type = "adam"
+lr = 0.1
+[render]
+views = ["fit_line", "loss"]
+size = [256, 144]
+frames = 12
+fps = 12
+formats = ["mp4"]
+"""
+
+
+@pytest.fixture
+def scene(tmp_path):
+    f = tmp_path / "tiny.toml"
+    f.write_text(SCENE)
+    return f
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_simulate_npz_names(scene, tmp_path):
+    out = tmp_path / "h.npz"
+    res = run("simulate", scene, "-o", out)
+    assert res.exit_code == 0, res.output
+    with np.load(out) as z:
+        for name in ("params", "loss", "grads", "updates", "lr", "diverged_at", "labels", "param_names"):
+            assert name in z.files, name
+        assert z["params"].shape == (41, 2, 2)
+        assert z["loss"].shape == (41, 2)
+        assert z["grads"].shape == (40, 2, 2)
+        assert z["lr"].shape == (40, 2)
+        assert list(z["labels"]) == ["SGD", "Adam"]
+        assert list(z["param_names"]) == ["a", "b"]
+        assert (z["diverged_at"] == -1).all()
+        assert z["loss"][-1, 1] < z["loss"][0, 1]
+
+
+def test_simulate_csv(scene, tmp_path):
+    out = tmp_path / "h.csv"
+    res = run("simulate", scene, "-o", out)
+    assert res.exit_code == 0, res.output
+    rows = out.read_text().strip().splitlines()
+    assert len(rows) == 1 + 41 * 2
+    assert rows[0].startswith("step,run,label")
+
+
+def test_simulate_bad_suffix(scene, tmp_path):
+    res = run("simulate", scene, "-o", tmp_path / "h.txt")
+    assert res.exit_code == 2
+
+
+def test_still(scene, tmp_path):
+    out = tmp_path / "s.png"
+    res = run("still", scene, "--step", 5, "-o", out)
+    assert res.exit_code == 0, res.output
+    with Image.open(out) as im:
+        assert im.size == (256, 144)
+    res = run("still", scene, "--step", 999, "-o", tmp_path / "t.png")
+    assert res.exit_code == 2 and "999" in res.output
+    assert not (tmp_path / "t.png").exists()
+
+
+def test_render_and_formats_override(scene, tmp_path):
+    out = tmp_path / "out"
+    res = run("render", scene, "-o", out, "-f", "gif,png", "-q")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["tiny.gif", "tiny.png"]
+    res = run("render", scene, "-o", out, "-f", "avi")
+    assert res.exit_code == 2
+
+
+def test_validate_and_list(scene):
+    res = run("validate", scene)
+    assert res.exit_code == 0 and "ok" in res.output
+    res = run("list", scene)
+    assert res.exit_code == 0
+    assert "tiny" in res.output and "SGD" in res.output and "fit_line" in res.output
+
+
+def test_bundled_scenes_validate():
+    root = Path(__file__).resolve().parents[1] / "scenes"
+    res = run("validate", root)
+    assert res.exit_code == 0, res.output
+
+
+def test_device_not_there(scene, tmp_path):
+    res = run("simulate", scene, "-o", tmp_path / "h.npz", "--device", "cuda:7")
+    assert res.exit_code == 2
+    assert "cuda:7" in res.output and "Traceback" not in res.output
