@@ -118,7 +118,7 @@ TRAIN = {
     "dtype": Field("str", default="float64", choices=("float32", "float64")),
     "grad_noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to each gradient"),
     "divergence_threshold": Field("number", default=1e10, gt=0,
-                                  doc="a run whose |parameter| or loss passes this is marked diverged"),
+                                  doc="a run whose parameter (absolute value) or loss passes this is marked diverged"),
 }
 
 RENDER = {
