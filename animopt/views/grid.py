@@ -1,0 +1,182 @@
+"""`grid`: small multiples of any view, one panel per run or per value of a swept key.
+
+`{ type = "grid", view = "fit_line", by = "lr" }` draws the inner view once per value of `lr`, each on a
+History restricted to that value's runs, with shared axes and the value as the panel's title (seed 003's
+tables of animations for learning rates and batch sizes).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from ..history import History
+from ..spec import REQUIRED, Field
+from .base import View, ViewCtx, ViewDef
+from .heatmap import fmt_value
+
+MAX_PANELS = 36
+
+
+def restrict(h: History, runs) -> History:
+    """The History of the runs `runs` only (same steps, same problem)."""
+    runs = np.asarray(runs, dtype=np.int64)
+    bi = h.batch_idx
+    if bi is not None and bi.ndim == 3:
+        bi = bi[:, runs]
+    return replace(
+        h, params=h.params[:, runs], loss=h.loss[:, runs], grads=h.grads[:, runs], updates=h.updates[:, runs],
+        lr=h.lr[:, runs], diverged_at=h.diverged_at[runs], labels=tuple(h.labels[r] for r in runs),
+        hparams={k: np.asarray(v)[runs] for k, v in h.hparams.items()},
+        optimizer=None if h.optimizer is None else h.optimizer[runs], batch_idx=bi)
+
+
+def panels(h: History, by: str | None) -> list[tuple[str, np.ndarray]]:
+    """(title, run indices) of each panel: per value of `by` (sorted), else one per run."""
+    if not by:
+        return [(h.labels[r], np.array([r])) for r in range(h.runs)]
+    v = np.asarray(h.hparams[by], dtype=np.float64)
+    rows = v.reshape(h.runs, -1)
+    keys = [tuple(r) for r in rows]
+    order = sorted(set(keys), key=lambda k: (any(np.isnan(k)), tuple(np.nan_to_num(k, nan=np.inf))))
+    out = []
+    for k in order:
+        idx = np.array([i for i, kk in enumerate(keys) if kk == k or (np.allclose(kk, k, equal_nan=True))])
+        if any(np.isnan(k)):
+            title = f"no {by}"
+        elif len(k) == 1:
+            title = f"{_name(by)} = {fmt_value(k[0])}"
+        else:
+            title = f"{_name(by)} = [" + ", ".join(fmt_value(x) for x in k) + "]"
+        out.append((title, idx))
+    return out
+
+
+def _name(key: str) -> str:
+    return {"batch_size": "batch size"}.get(key, key)
+
+
+class Grid(View):
+    def setup(self, fig, cell):
+        from . import VIEWS
+
+        spec = self.options["view"]
+        h, ctx = self.h, self.ctx
+        groups = panels(h, self.options.get("by"))
+        n = len(groups)
+        cols = self.options.get("cols") or _auto_cols(n, fig, cell)
+        cols = min(cols, n)
+        rows = math.ceil(n / cols)
+        sub = cell.subgridspec(rows, cols, wspace=0.28, hspace=0.55 if rows > 1 else 0.3)
+        self.views, artists, axes_of = [], [], []
+        for i, (title, idx) in enumerate(groups):
+            inner = ViewCtx(restrict(h, idx), ctx.theme, [ctx.colors[r] for r in idx], ctx.frame_steps)
+            view = VIEWS[spec.type].cls(dict(spec.options), inner)
+            before = len(fig.axes)
+            artists += list(view.setup(fig, sub[i // cols, i % cols]))
+            axs = fig.axes[before:]
+            if axs:
+                axs[0].set_title(title)
+                if len(idx) == 1:
+                    for a in axs:
+                        if a.get_legend() is not None:
+                            a.get_legend().remove()
+            self.views.append(view)
+            axes_of.append(axs)
+        if self.options.get("share", True):
+            _share(axes_of, cols)
+        return artists
+
+    def update(self, step):
+        for v in self.views:
+            v.update(step)
+
+    def background_changed(self, step):
+        return any(v.background_changed(step) for v in self.views)
+
+
+def _auto_cols(n: int, fig, cell) -> int:
+    """Columns that make the panels closest to 4:3."""
+    box = cell.get_position(fig)
+    W, H = fig.get_size_inches()
+    aspect = (box.width * W) / max(box.height * H, 1e-9)
+    best = min(range(1, n + 1), key=lambda c: abs(math.log((aspect / c) * math.ceil(n / c) / (4 / 3)))
+               + 0.05 * (c * math.ceil(n / c) - n))
+    return best
+
+
+def _share(axes_of: list[list], cols: int) -> None:
+    """The same limits (and scale) in every panel, tick labels only on the outer panels."""
+    counts = {len(a) for a in axes_of}
+    if len(counts) != 1 or not counts.pop():
+        return
+    n = len(axes_of)
+    for k in range(len(axes_of[0])):
+        axs = [a[k] for a in axes_of]
+        if any(hasattr(a, "_colorbar") or a.name != "rectilinear" for a in axs):
+            continue
+        shared = {}
+        for axis in ("x", "y"):
+            get, set_ = getattr(type(axs[0]), f"get_{axis}lim"), getattr(type(axs[0]), f"set_{axis}lim")
+            lims = np.array([get(a) for a in axs])
+            scales = {getattr(a, f"get_{axis}scale")() for a in axs}
+            if scales == {"linear", "log"} and (lims > 0).all():
+                for a in axs:
+                    getattr(a, f"set_{axis}scale")("log")
+                scales = {"log"}
+            if len(scales) != 1:
+                shared[axis] = False
+                continue
+            flipped = lims[0, 0] > lims[0, 1]
+            lo, hi = lims.min(), lims.max()
+            for a in axs:
+                set_(a, (hi, lo) if flipped else (lo, hi))
+            shared[axis] = True
+        if len(axes_of[0]) != 1:
+            continue
+        for i, a in enumerate(axs):
+            if shared["x"] and i + cols < n:
+                a.tick_params(axis="x", labelbottom=False)
+                a.set_xlabel("")
+            if shared["y"] and i % cols:
+                a.tick_params(axis="y", labelleft=False)
+                a.set_ylabel("")
+
+
+def _view_field(v):
+    from ..scene import ViewSpec
+
+    if isinstance(v, (str, dict, ViewSpec)):
+        return None
+    return "expected a view name (\"fit_line\") or a table ({ type = \"contour\", ... })"
+
+
+def _check(options, history):
+    from . import VIEWS
+
+    spec = options.get("view")
+    if spec is None or isinstance(spec, (str, dict)):
+        return []                     # scene.py has reported it
+    if spec.type == "grid":
+        return [("view", "a grid cannot hold another grid")]
+    by = options.get("by")
+    if by and by not in history.hparams:
+        swept = ", ".join(map(repr, history.hparams)) or "none: this scene sweeps nothing"
+        return [("by", f"{by!r} is not a swept key of this scene; swept keys here: {swept}")]
+    groups = panels(history, by)
+    if len(groups) > MAX_PANELS:
+        return [("by" if by else "view", f"{len(groups)} panels is more than a grid holds ({MAX_PANELS}); "
+                 + ("sweep fewer values" if by else "group the runs with by = \"<swept key>\""))]
+    errs = []
+    for key, msg in VIEWS[spec.type].check(dict(spec.options), restrict(history, groups[0][1])):
+        errs.append((f"view.{key}" if key else "view", msg))
+    return errs
+
+
+GRID = ViewDef("grid", {
+    "view": Field("any", default=REQUIRED, check=_view_field, doc="the view drawn in every panel"),
+    "by": Field("str", doc="swept key: one panel per value (its runs drawn together); default: one per run"),
+    "cols": Field("int", ge=1, le=MAX_PANELS, doc="panels per row (default: what makes them about 4:3)"),
+    "share": Field("bool", default=True, doc="the same axes limits in every panel"),
+}, Grid, "small multiples of a view: one panel per run or per value of a swept key", _check)

@@ -1,0 +1,264 @@
+"""`heatmap`: the loss over a two-hyperparameter sweep (e.g. lr x momentum), step by step.
+
+The top panel colours each (x, y) cell by the loss its run(s) reached at the current step (log colour
+scale, fixed for the whole clip); cells whose run diverged are masked and marked. A line with markers
+follows the best y for each x (seed 004's height map). Below it, the best loss for each x.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.cm import ScalarMappable
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from ..spec import Field
+from .base import View, ViewDef
+
+
+def fmt_value(v) -> str:
+    """A hyperparameter value, short: 0.001, 0.25, 16, 1e-05."""
+    v = float(v)
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+def is_log_spaced(vals: np.ndarray) -> bool:
+    """True for positive values spread evenly in log space over at least a decade."""
+    v = np.sort(np.asarray(vals, dtype=np.float64))
+    if len(v) < 2 or v[0] <= 0 or v[-1] / v[0] < 8:
+        return False
+    if len(v) == 2:
+        return True
+    d = np.diff(np.log(v))
+    lin = np.diff(v)
+    return bool(d.std() <= 0.15 * d.mean() and lin.std() > 0.15 * lin.mean())
+
+
+def cell_edges(vals: np.ndarray, log: bool) -> np.ndarray:
+    """Edges between sorted cell centres (geometric midpoints on a log axis)."""
+    v = np.log(vals) if log else np.asarray(vals, dtype=np.float64)
+    if len(v) == 1:
+        e = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        e = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+    return np.exp(e) if log else e
+
+
+def _values(history, key: str, runs: np.ndarray) -> np.ndarray:
+    return np.asarray(history.hparams[key], dtype=np.float64)[runs]
+
+
+class Heatmap(View):
+    def setup(self, fig, cell):
+        h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
+        runs = np.arange(h.runs)
+        if o.get("optimizer") is not None and h.optimizer is not None:
+            runs = runs[h.optimizer == o["optimizer"]]
+        xk, yk = o["x"], o["y"]
+        xv, yv = _values(h, xk, runs), _values(h, yk, runs)
+        ok = np.isfinite(xv) & np.isfinite(yv)
+        runs, xv, yv = runs[ok], xv[ok], yv[ok]
+        self.xs, self.ys = np.unique(xv), np.unique(yv)
+        nx, ny = len(self.xs), len(self.ys)
+        col = np.searchsorted(self.xs, xv)
+        row = np.searchsorted(self.ys, yv)
+        # member[c, r]: run r is in cell c = row * nx + col
+        self.member = np.zeros((ny * nx, len(runs)), dtype=bool)
+        self.member[row * nx + col, np.arange(len(runs))] = True
+        self.count = self.member.sum(1)
+        loss = h.loss[:, runs]                                     # [S+1, n]
+        self.runs = runs
+        self.cells = self._cell_loss(loss)                         # [S+1, ny*nx]
+        div = h.diverged_at[runs]
+        big = np.iinfo(np.int64).max
+        dstep = np.where(div >= 0, div, big)
+        self.cell_div = np.where(self.member, dstep[None, :], big).min(1)   # [cells] first divergence
+
+        # colours span the best loss reached to the starting loss; worse than the start is "over"
+        fin = self.cells[np.isfinite(self.cells) & (self.cells > 0)]
+        start = self.cells[0][np.isfinite(self.cells[0]) & (self.cells[0] > 0)]
+        if fin.size:
+            vmax = start.max() if start.size else np.percentile(fin, 99)
+            vmin = max(fin.min(), vmax * 1e-10)
+        else:
+            vmin, vmax = 1e-3, 1.0
+        if vmax <= vmin * 1.01:
+            vmin, vmax = vmin / 10, vmin * 10
+        self.vmin = vmin
+        self.vmax = vmax
+        self.norm = LogNorm(vmin, vmax)
+        self.xlog = self._scale("xscale", self.xs)
+        self.ylog = self._scale("yscale", self.ys)
+        xe, ye = cell_edges(self.xs, self.xlog), cell_edges(self.ys, self.ylog)
+
+        box = cell.get_position(fig)
+        width_px = max(box.width * fig.get_figwidth() * fig.dpi, 1.0)
+        bar = 14.0 / width_px
+        room = (th.font_size * 5.0 * fig.dpi / 100.0) / width_px   # the colour bar's labels
+        gap = 10.0 / width_px
+        grid = cell.subgridspec(2, 4, height_ratios=[3.0, 1.25],
+                                width_ratios=[1.0 - gap - bar - room, gap, bar, room], hspace=0.12, wspace=0.0)
+        self.ax = ax = fig.add_subplot(grid[0, 0])
+        cax = fig.add_subplot(grid[0, 2])
+        self.bx = bx = fig.add_subplot(grid[1, 0], sharex=ax)
+        cmap = _cmap(th)
+        ax.grid(False)
+        self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
+                                  norm=self.norm, shading="flat", edgecolors=th.background, linewidth=0.2)
+        for a, log, vals, axis in ((ax, self.xlog, self.xs, "x"), (ax, self.ylog, self.ys, "y")):
+            (a.set_xscale if axis == "x" else a.set_yscale)("log" if log else "linear")
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        _ticks(ax.yaxis, self.ys)
+        _ticks(bx.xaxis, self.xs)
+        ax.tick_params(axis="x", labelbottom=False)
+        ax.set_ylabel(yk)
+        ax.set_title(o.get("title") or f"Loss over {xk} \u00d7 {yk}")
+        cb = fig.colorbar(ScalarMappable(norm=self.norm, cmap=cmap), cax=cax, extend="max",
+                          extendfrac=0.04)
+        cb.set_label("loss", fontsize=th.font_size - 2)
+        cb.ax.tick_params(labelsize=th.font_size - 3)
+        cb.outline.set_visible(False)
+
+        # best y for each x (a line with markers), the best cell overall (a star)
+        line_c = "#ffffff" if th.name == "light" else "#56B4E9"
+        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, marker="o", ms=5.5, mfc=line_c,
+                                  mec="#222222", mew=0.8, zorder=4)
+        self.best_star, = ax.plot([], [], marker="*", ms=15, color="#E69F00", mec="#222222", mew=0.8,
+                                  ls="none", zorder=5)
+        # diverged cells: a cross (and the step, when the cells are big enough to hold it)
+        cx, cy = np.meshgrid(self.xs, self.ys)
+        self.centres = np.c_[cx.ravel(), cy.ravel()]
+        self.div_cells = np.nonzero(self.cell_div < big)[0]
+        self.div_marks = ax.scatter(np.full(len(self.div_cells), np.nan), np.full(len(self.div_cells), np.nan),
+                                    marker="x", s=28 if nx * ny > 120 else 48, c=th.foreground, linewidths=1.4,
+                                    zorder=3)
+        self.div_text = {}
+        if len(self.div_cells) and nx * ny <= 36:
+            for c in self.div_cells:
+                self.div_text[int(c)] = ax.text(*self.centres[c], f"\n\nstep {self.cell_div[c]}", ha="center",
+                                                va="center", fontsize=th.font_size - 4, color=th.foreground,
+                                                visible=False, zorder=3)
+
+        # the companion curve: best loss for each x
+        bx.set_yscale("log")
+        bx.set_ylim(vmin / 1.5, vmax * 1.5)
+        bx.set_xlabel(xk)
+        bx.set_ylabel("best loss", fontsize=th.font_size - 1)
+        self.best_curve, = bx.plot([], [], color=th.palette[0], lw=1.8, marker="o", ms=4.5, zorder=3)
+        self.best_text = bx.text(0.99, 0.94, "", transform=bx.transAxes, ha="right", va="top",
+                                 fontsize=th.font_size - 2, color=th.foreground)
+        self.div_count = ax.text(0.01, 1.0, "", transform=ax.transAxes, ha="left", va="bottom",
+                                 fontsize=th.font_size - 3, color=th.foreground)
+        return [self.mesh, self.best_line, self.best_star, self.div_marks, *self.div_text.values(),
+                self.best_curve, self.best_text, self.div_count]
+
+    def _scale(self, key: str, vals: np.ndarray) -> bool:
+        s = self.options.get(key, "auto")
+        if s == "log":
+            return bool(vals.min() > 0)
+        return s == "auto" and is_log_spaced(vals)
+
+    def _cell_loss(self, loss: np.ndarray) -> np.ndarray:
+        """[S+1, cells] mean loss of each cell's runs; NaN if a run in it has diverged, or no run is there."""
+        m = self.member.astype(np.float64)
+        finite = np.isfinite(loss)
+        total = np.where(finite, loss, 0.0) @ m.T
+        bad = (~finite).astype(np.float64) @ m.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = total / self.count[None, :]
+        out[(bad > 0) | (self.count[None, :] == 0)] = np.nan
+        return out
+
+    def _frame_values(self, step: int) -> np.ndarray:
+        k = min(step, self.cells.shape[0] - 1)
+        return self.cells[k].reshape(len(self.ys), len(self.xs))
+
+    def update(self, step):
+        v = self._frame_values(step)
+        self.mesh.set_array(np.ma.masked_invalid(v).ravel())
+        pos = np.where(np.isfinite(v), v, np.inf)
+        has = np.isfinite(pos).any(0)                              # [nx] columns with a finite cell
+        best_row = np.argmin(pos, 0)
+        by = np.where(has, self.ys[best_row], np.nan)
+        self.best_line.set_data(self.xs, by)
+        bl = np.where(has, pos[best_row, np.arange(len(self.xs))], np.nan)
+        self.best_curve.set_data(self.xs, np.maximum(bl, self.vmin))
+        if has.any():
+            j = int(np.nanargmin(bl))
+            i = best_row[j]
+            self.best_star.set_data([self.xs[j]], [self.ys[i]])
+            xk, yk = self.options["x"], self.options["y"]
+            self.best_text.set_text(f"best: {xk}={fmt_value(self.xs[j])}, {yk}={fmt_value(self.ys[i])}, "
+                                    f"loss={bl[j]:.3g}")
+        else:
+            self.best_star.set_data([], [])
+            self.best_text.set_text("")
+        gone = self.cell_div[self.div_cells] <= step
+        pts = self.centres[self.div_cells].copy()
+        pts[~gone] = np.nan
+        self.div_marks.set_offsets(pts)
+        for c, t in self.div_text.items():
+            t.set_visible(bool(self.cell_div[c] <= step))
+        n = int(gone.sum())
+        self.div_count.set_text(f"\u00d7 diverged: {n} of {len(self.xs) * len(self.ys)} cells" if n else "")
+
+
+def _cmap(th):
+    import matplotlib
+
+    cmap = matplotlib.colormaps[th.cmap]
+    return cmap.with_extremes(bad="#c8c8c8" if th.name == "light" else "#3a3d45", over="#8c3b1a")
+
+
+def _ticks(axis, vals: np.ndarray) -> None:
+    """Ticks at the swept values themselves when there are few, else the usual ones."""
+    if len(vals) > 8:
+        return
+    axis.set_major_locator(FixedLocator(vals))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: fmt_value(v)))
+    axis.set_minor_locator(NullLocator())
+
+
+def _check(options, history):
+    errs = []
+    swept = [k for k, v in history.hparams.items() if np.asarray(v).ndim == 1]
+    known = ("swept keys here: " + ", ".join(map(repr, swept))) if swept else (
+        "this scene sweeps nothing; give the key a list of values (lr = [0.01, 0.1, 1.0]) or a range "
+        "(momentum = { from = 0, to = 0.9, num = 4 })")
+    runs = np.arange(history.runs)
+    opt = options.get("optimizer")
+    if opt is not None:
+        if history.optimizer is None or not (history.optimizer == opt).any():
+            n = 0 if history.optimizer is None else int(history.optimizer.max()) + 1
+            return [("optimizer", f"no [[optimizer]] entry {opt}; this scene has {n} (0 to {n - 1})")]
+        runs = runs[history.optimizer == opt]
+    for key in ("x", "y"):
+        k = options.get(key)
+        if k not in history.hparams:
+            errs.append((key, f"{k!r} is not a swept key of this scene; {known}"))
+            continue
+        v = np.asarray(history.hparams[k])
+        if v.ndim != 1:
+            errs.append((key, f"{k!r} takes list values; the heatmap needs a number per run; {known}"))
+            continue
+        vals = np.unique(v[runs][np.isfinite(v[runs])])
+        if len(vals) < 2:
+            errs.append((key, f"{k!r} takes {len(vals)} value(s) here; the heatmap needs a sweep over at "
+                              "least two"))
+    if not errs and options.get("x") == options.get("y"):
+        errs.append(("y", f"x and y are both {options['x']!r}; pick two different swept keys"))
+    return errs
+
+
+HEATMAP = ViewDef("heatmap", {
+    "x": Field("str", default="lr", doc="swept key along the horizontal axis (a key of the sweep)"),
+    "y": Field("str", default="momentum", doc="swept key along the vertical axis"),
+    "optimizer": Field("int", ge=0, doc="only the runs of this [[optimizer]] entry (0-based); default: all"),
+    "xscale": Field("str", default="auto", choices=("auto", "linear", "log"),
+                    doc="auto: log when the values are log-spaced"),
+    "yscale": Field("str", default="auto", choices=("auto", "linear", "log")),
+    "title": Field("str", doc="panel title"),
+}, Heatmap, "the loss over a two-hyperparameter sweep, step by step, with the best y for each x", _check)
