@@ -86,3 +86,18 @@ def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     if weight is None:
         return sq.mean(-1)
     return (sq * weight).sum(-1)
+
+
+def window_around(*points, margin: float = 0.5, min_margin: float = 1.0) -> np.ndarray:
+    """A `[P, 2]` plotting range holding every given point (None skipped), widened on each side by
+    `margin` times its span, and by at least `min_margin`."""
+    pts = np.array([np.asarray(p, dtype=np.float64) for p in points if p is not None])
+    lo, hi = pts.min(0), pts.max(0)
+    pad = np.maximum(margin * (hi - lo), min_margin)
+    return np.stack([lo - pad, hi + pad], 1)
+
+
+def weight_names(inputs: int, outputs: int) -> tuple[str, ...]:
+    """Names of a linear layer's parameters: W row-major (`W[i,j]`, input i to output j), then `B[j]`."""
+    return tuple(f"W[{i},{j}]" for i in range(inputs) for j in range(outputs)) + tuple(
+        f"B[{j}]" for j in range(outputs))

@@ -64,3 +64,45 @@ def read_csv_columns(path: Path, columns: tuple[str, ...], file: str, key: str) 
     if not out[0]:
         raise SceneError.one(file, key, f"{path} has no data rows")
     return tuple(np.array(c) for c in out)
+
+
+def read_npz_arrays(path: Path, names: tuple[tuple[str, ...], ...], file: str, key: str) -> tuple[np.ndarray, ...]:
+    """Arrays of an `.npz` file: for each entry of `names`, the first of its alternatives that the
+    file holds (e.g. (("X",), ("Y", "y"))). Never unpickles."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise SceneError.one(file, key, f"cannot read {path} as an .npz file: {e}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise SceneError.one(file, key, f"{path} is a single .npy array; expected an .npz file holding "
+                             + " and ".join(alts[0] for alts in names))
+    out = []
+    with z:
+        for alts in names:
+            found = next((a for a in alts if a in z.files), None)
+            if found is None:
+                raise SceneError.one(file, key, f"{path} has no array {alts[0]!r} (it holds: "
+                                     f"{', '.join(z.files) or 'nothing'})")
+            try:
+                arr = z[found]
+            except ValueError as e:     # object arrays would need pickle
+                raise SceneError.one(file, key, f"{path}: array {found!r} cannot be read: {e}") from None
+            if arr.dtype.kind not in "biuf":
+                raise SceneError.one(file, key, f"{path}: array {found!r} holds {arr.dtype}, expected numbers")
+            out.append(arr)
+    return tuple(out)
+
+
+def finite_or_error(arrays: dict[str, np.ndarray], path: Path, file: str, key: str) -> None:
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise SceneError.one(file, key, f"{path}: {name} holds NaN or infinite values")
+
+
+def problems_of(fn, *args) -> list[tuple[str, str]]:
+    """Runs a loader at check time and turns its SceneError into (key under `problem`, message) pairs."""
+    try:
+        fn(*args)
+    except SceneError as e:
+        return [(k[len("problem."):] if k.startswith("problem.") else k, m) for _, k, m in e.problems]
+    return []

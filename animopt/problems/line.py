@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import limits
 from ..spec import Field
 from .base import BuildCtx, Problem, ProblemDef, mse
 from .data import read_csv_columns, check_data_source
@@ -39,9 +40,10 @@ class Line(Problem):
 FIELDS = {
     "a": Field("number", doc="true slope of the synthetic data"),
     "b": Field("number", doc="true intercept of the synthetic data"),
-    "n": Field("int", default=30, ge=1, doc="synthetic points"),
+    "n": Field("int", default=30, ge=1, le=limits.MAX_DATA_POINTS, doc="synthetic points"),
     "x_range": Field("numbers", default=(-10.0, 10.0), length=2, doc="x drawn uniformly in [lo, hi)"),
-    "integer_x": Field("bool", default=False, doc="draw integer x (numpy's randint) instead of uniform reals"),
+    "integer_x": Field("bool", default=False, doc="draw integer x in [lo, hi) with numpy's legacy "
+                       "RandomState(seed).randint, as seed 002 did, instead of uniform reals"),
     "noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to y"),
     "x": Field("numbers", min_length=1, doc="explicit data: x values"),
     "y": Field("numbers", min_length=1, doc="explicit data: y values"),
@@ -63,13 +65,17 @@ def _build(v, ctx: BuildCtx) -> Line:
     elif v.get("csv"):
         x, y = read_csv_columns(ctx.base_dir / v["csv"], ("x", "y"), ctx.file, "problem.csv")
     else:
-        rng = np.random.default_rng(ctx.seed)
         lo, hi = v["x_range"]
         if v["integer_x"]:
-            x = rng.integers(int(np.floor(lo)), int(np.ceil(hi)), size=v["n"]).astype(np.float64)
+            # numpy's legacy generator, as seed 002 drew its points: np.random.seed(7); randint(-10, 10, 20)
+            rs = np.random.RandomState(ctx.seed)
+            x = rs.randint(int(np.floor(lo)), int(np.ceil(hi)), size=v["n"]).astype(np.float64)
+            eps = rs.standard_normal(v["n"])
         else:
+            rng = np.random.default_rng(ctx.seed)
             x = rng.uniform(lo, hi, size=v["n"])
-        y = v["a"] * x + v["b"] + v["noise"] * rng.standard_normal(v["n"])
+            eps = rng.standard_normal(v["n"])
+        y = v["a"] * x + v["b"] + v["noise"] * eps
         true = np.array([v["a"], v["b"]])
     return Line(x, y, true, ctx)
 
