@@ -1,17 +1,37 @@
 """Encoders fed by one stream of RGBA frames: ffmpeg pipes (mp4, gif) and PNG stills.
 
-Every output is written to a hidden temporary name beside the target and renamed at the end, so a
-failed or interrupted render never leaves a truncated file nor destroys the previous good one.
+Each ffmpeg encoder has a writer thread and a small bounded queue: the frame loop hands it a copy of
+the canvas buffer and goes on drawing while the thread writes to ffmpeg's stdin (the write releases the
+GIL), so drawing and encoding run on different cores. Memory stays flat: at most `QUEUE_FRAMES` frames
+wait per encoder, and nothing else is held.
+
+A GIF's palette is computed first, by ffmpeg's palettegen over a deterministic sample of the GIF's
+frames; the frames then stream through paletteuse with that fixed palette. (palettegen and paletteuse in
+one filter graph would make ffmpeg hold every frame until the stream ends: gigabytes for a long clip.)
+
+Every output is written to a hidden temporary name beside the target and renamed by `commit()` once
+every encoder of the render has finished, so a failed or interrupted render never leaves a truncated
+file nor destroys the previous good one.
 """
 from __future__ import annotations
 
 import fcntl
 import math
 import os
+import queue
 import subprocess
+import tempfile
+import threading
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+
+QUEUE_FRAMES = 4          # frames waiting per encoder
+PALETTE_SAMPLE = 32       # frames a GIF palette is computed from
+PIPE_BYTES = 1 << 20      # ffmpeg's stdin pipe buffer (Linux F_SETPIPE_SZ; 1 MiB is the usual maximum)
+GIF_MAX_FPS = 50.0
+GIF_DITHER = {"dither": "bayer", "bayer_scale": 3}   # an ordered dither: deterministic, compresses well
 
 
 class EncodeError(RuntimeError):
@@ -24,116 +44,249 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def gif_rate(fps: float, requested: float | None = None) -> float:
-    """GIF delays are whole centiseconds: the rate is 100/k, at most 50 fps and at most `fps`, so that
-    every frame lasts exactly as long and the clip keeps its duration."""
-    target = min(requested or fps, fps, 50.0)
-    k = max(2, math.ceil(100.0 / target - 1e-9))
-    return 100.0 / k
+def gif_rate(fps: float, requested: float | None = None, duration: float | None = None) -> float:
+    """The GIF frame rate: 100/k frames per second (GIF delays are whole centiseconds), at most 50,
+    at most `fps` and at most `requested`. Given the clip's `duration`, the highest such rate whose
+    frames add up to exactly that duration, unless it would be below half the target."""
+    target = min(requested or fps, fps, GIF_MAX_FPS)
+    k0 = max(2, math.ceil(100.0 / target - 1e-9))
+    if duration is not None:
+        cs = duration * 100.0
+        if abs(cs - round(cs)) < 1e-6 and round(cs) > 0:
+            for k in range(k0, 2 * k0 + 1):
+                if round(cs) % k == 0:
+                    return 100.0 / k
+    return 100.0 / k0
 
 
-def temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+def pick_frames(n: int, fps: float, rate: float) -> np.ndarray:
+    """Indices of the `n` frames (at `fps`) shown at `rate` frames per second: the clip's duration
+    kept, the first and the last frame always in."""
+    if rate >= fps - 1e-9:
+        return np.arange(n)
+    m = max(1, int(round(n * rate / fps)))
+    if m == 1:
+        return np.array([n - 1])
+    return np.rint(np.linspace(0, n - 1, m)).astype(np.int64)
+
+
+def palette_sample(m: int, k: int = PALETTE_SAMPLE) -> np.ndarray:
+    """Which of `m` GIF frames the palette is computed from: `k` evenly spaced, first and last in."""
+    if m <= k:
+        return np.arange(m)
+    return np.unique(np.rint(np.linspace(0, m - 1, k)).astype(np.int64))
+
+
+def temp_path(path: Path, tag: str = "partial") -> Path:
+    return path.with_name(f".{path.stem}.{tag}-{os.getpid()}{path.suffix}")
 
 
 class PipeEncoder:
-    """An ffmpeg process reading raw RGBA frames on stdin."""
+    """An ffmpeg process reading raw RGBA frames on stdin, fed by a writer thread.
 
-    def __init__(self, path: str | Path, size: tuple[int, int], fps: float, fmt: str,
-                 crf: int = 20, preset: str = "veryfast", gif_fps: float | None = None):
-        import ffmpeg
+    `put(frame)` queues one frame (bytes, not modified afterwards); `finish()` waits for ffmpeg;
+    `commit()` renames the temporary file to its final name; `abort()` kills ffmpeg and removes it.
+    `indices` are the frames of the render's stream this encoder takes.
+    """
 
+    def __init__(self, stream, path: Path, tmp: Path, size: tuple[int, int], indices: np.ndarray,
+                 cleanup: tuple[Path, ...] = ()):
         self.path = Path(path)
-        self.tmp = temp_path(self.path)
-        self.fmt = fmt
+        self.tmp = tmp
+        self.indices = indices
+        self.frame_bytes = size[0] * size[1] * 4
         self.frames = 0
-        W, H = size
-        self.frame_bytes = W * H * 4
-        inp = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgba", s=f"{W}x{H}", framerate=fps)
-        if fmt == "mp4":
-            out = ffmpeg.output(inp.video, str(self.tmp), format="mp4", vcodec="libx264", pix_fmt="yuv420p",
-                                crf=crf, preset=preset, movflags="+faststart", r=fps)
-        elif fmt == "gif":
-            v = inp.video
-            rate = gif_rate(fps, gif_fps)
-            if abs(rate - fps) > 1e-9:
-                v = v.filter("fps", fps=rate)
-            s = v.split()
-            pal = s[0].filter("palettegen", stats_mode="diff")
-            v = ffmpeg.filter([s[1], pal], "paletteuse", dither="bayer", bayer_scale=4, diff_mode="rectangle")
-            out = ffmpeg.output(v, str(self.tmp), format="gif", loop=0)
-        else:
-            raise ValueError(f"unknown format {fmt!r}")
-        args = out.global_args("-hide_banner", "-loglevel", "error", "-nostdin", "-y").compile(cmd=ffmpeg_exe())
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.failure: OSError | None = None
+        self.cleanup = cleanup
+        args = stream.global_args("-hide_banner", "-loglevel", "error", "-nostdin", "-y").compile(cmd=ffmpeg_exe())
+        self.log = tempfile.TemporaryFile()
+        # A session of its own: a Ctrl-C at the terminal reaches us, and we stop ffmpeg ourselves.
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log,
+                                     bufsize=0, start_new_session=True)
         try:
-            fcntl.fcntl(self.proc.stdin.fileno(), 1031, 1 << 20)   # F_SETPIPE_SZ: 1 MiB pipe
+            fcntl.fcntl(self.proc.stdin.fileno(), 1031, PIPE_BYTES)   # F_SETPIPE_SZ
         except OSError:
             pass
+        self.queue: queue.Queue = queue.Queue(QUEUE_FRAMES)
+        self.thread = threading.Thread(target=self._pump, name=f"animopt-{self.path.name}", daemon=True)
+        self.thread.start()
 
-    def write(self, frame) -> None:
-        mv = memoryview(frame).cast("B")
-        if mv.nbytes != self.frame_bytes:
-            raise EncodeError(f"frame of {mv.nbytes} bytes, expected {self.frame_bytes}")
-        try:
-            self.proc.stdin.write(mv)
-        except BrokenPipeError:
-            raise EncodeError(f"ffmpeg stopped while writing {self.path.name}: {self._stderr()}") from None
+    def _pump(self) -> None:
+        fd = self.proc.stdin.fileno()
+        while True:
+            frame = self.queue.get()
+            if frame is None:
+                return
+            if self.failure is not None:
+                continue                       # ffmpeg is gone: drain so that put() never blocks
+            mv = memoryview(frame)
+            try:
+                while mv:
+                    mv = mv[os.write(fd, mv):]
+            except OSError as e:
+                self.failure = e
+
+    def put(self, frame: bytes) -> None:
+        if len(frame) != self.frame_bytes:
+            raise EncodeError(f"frame of {len(frame)} bytes, expected {self.frame_bytes}")
+        while True:
+            if self.failure is not None:
+                self._fail(f"ffmpeg stopped while writing {self.path.name}")
+            try:
+                self.queue.put(frame, timeout=0.25)
+                break
+            except queue.Full:
+                continue
         self.frames += 1
 
     def _stderr(self) -> str:
         try:
-            err = self.proc.stderr.read().decode(errors="replace").strip()
+            self.log.seek(0)
+            err = self.log.read().decode(errors="replace").strip()
         except Exception:
             err = ""
         return err[-800:] or f"exit code {self.proc.poll()}"
 
-    def close(self) -> Path:
+    def _fail(self, what: str):
+        msg = self._stderr() if self.proc.poll() is not None else str(self.failure)
+        self.abort()
+        raise EncodeError(f"{what}: {msg}")
+
+    def finish(self) -> None:
+        """Ends the stream and waits for ffmpeg; raises EncodeError (and cleans up) if it failed."""
+        self.queue.put(None)
+        self.thread.join()
         try:
             self.proc.stdin.close()
-        except BrokenPipeError:
+        except OSError:
             pass
         code = self.proc.wait()
-        if code != 0:
-            msg = self._stderr()
-            self.tmp.unlink(missing_ok=True)
-            raise EncodeError(f"ffmpeg failed on {self.path.name}: {msg}")
-        self.proc.stderr.close()
+        if code != 0 or self.failure is not None:
+            self._fail(f"ffmpeg failed on {self.path.name}")
+
+    def commit(self) -> Path:
         os.replace(self.tmp, self.path)
+        self._close()
         return self.path
 
     def abort(self) -> None:
         try:
-            self.proc.kill()
+            if self.proc.poll() is None:
+                self.proc.kill()
             self.proc.wait()
-        finally:
-            for f in (self.proc.stdin, self.proc.stderr):
+            self.failure = self.failure or BrokenPipeError("aborted")
+            while self.thread.is_alive():          # the pump drains what is left, then sees the end
                 try:
-                    f.close()
-                except Exception:
-                    pass
+                    self.queue.put(None, timeout=0.1)
+                except queue.Full:
+                    continue
+                self.thread.join(timeout=1.0)
+        finally:
+            self._close()
             self.tmp.unlink(missing_ok=True)
 
-    def __enter__(self):
-        return self
+    def _close(self) -> None:
+        for f in (self.proc.stdin, self.log):
+            try:
+                f.close()
+            except Exception:
+                pass
+        for p in self.cleanup:
+            p.unlink(missing_ok=True)
 
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+
+def _raw_input(size: tuple[int, int], rate: float):
+    import ffmpeg
+
+    return ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgba", s=f"{size[0]}x{size[1]}", framerate=rate)
+
+
+def mp4_encoder(path: Path, size: tuple[int, int], fps: float, n: int, crf: int = 20,
+                preset: str = "veryfast") -> PipeEncoder:
+    """H.264 in MP4: yuv420p (BT.709, tagged), +faststart; every frame of the stream."""
+    import ffmpeg
+
+    path = Path(path)
+    tmp = temp_path(path)
+    v = _raw_input(size, fps).video.filter("scale", out_color_matrix="bt709", out_range="tv", out_primaries="bt709",
+                                            out_transfer="bt709")
+    out = ffmpeg.output(v, str(tmp), format="mp4", vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset=preset,
+                        movflags="+faststart", colorspace="bt709", color_primaries="bt709", color_trc="bt709")
+    return PipeEncoder(out, path, tmp, size, np.arange(n))
+
+
+def gif_encoder(path: Path, size: tuple[int, int], fps: float, n: int, draw: Callable[[int], bytes],
+                requested_fps: float | None = None) -> PipeEncoder:
+    """A GIF that loops forever, at `gif_rate`, with the palette of a sample of its frames.
+
+    `draw(i)` returns frame `i` of the stream (RGBA bytes); it is called for the palette sample first.
+    """
+    import ffmpeg
+
+    path = Path(path)
+    rate = gif_rate(fps, requested_fps, n / fps)
+    indices = pick_frames(n, fps, rate)
+    palette = temp_path(path.with_suffix(".png"), "palette")
+    gen = ffmpeg.output(_raw_input(size, rate).video.filter("palettegen", stats_mode="diff"), str(palette),
+                        vframes=1, format="image2", vcodec="png")
+    pg = PipeEncoder(gen, palette, palette, size, indices)
+    try:
+        for j in palette_sample(len(indices)):
+            pg.put(draw(int(indices[j])))
+        pg.finish()
+    except BaseException:
+        pg.abort()
+        raise
+    pg._close()
+    tmp = temp_path(path)
+    try:
+        v = ffmpeg.filter([_raw_input(size, rate).video, ffmpeg.input(str(palette)).video], "paletteuse",
+                          diff_mode="rectangle", **GIF_DITHER)
+        out = ffmpeg.output(v, str(tmp), format="gif", loop=0)
+        return PipeEncoder(out, path, tmp, size, indices, cleanup=(palette,))
+    except BaseException:
+        palette.unlink(missing_ok=True)
+        raise
+
+
+class PngFile:
+    """A still written at once under a temporary name; `commit()` renames it like the encoders."""
+
+    def __init__(self, path: Path, rgb: np.ndarray):
+        self.path = Path(path)
+        self.tmp = temp_path(self.path)
+        self.indices = np.arange(0)
+        try:
+            _save_png(self.tmp, rgb)
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
+
+    def put(self, frame) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def commit(self) -> Path:
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def _save_png(path: Path, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.ascontiguousarray(rgb)).save(path, format="PNG")
 
 
 def write_png(path: str | Path, rgb: np.ndarray) -> Path:
     """Writes an `[H, W, 3|4]` uint8 image atomically."""
-    from PIL import Image
-
-    path = Path(path)
-    tmp = temp_path(path)
+    f = PngFile(Path(path), rgb)
     try:
-        Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        return f.commit()
+    except BaseException:
+        f.abort()
+        raise

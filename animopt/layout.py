@@ -5,10 +5,13 @@ artists and draws only those, and hands the canvas buffer (RGBA, no copy) to the
 """
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -61,8 +64,7 @@ class Canvas:
                 self.views.append(view)
         if title:
             fig.suptitle(title, fontsize=self.theme.font_size + 4, fontweight="bold", y=0.975)
-        self.counter = fig.text(0.985, 0.975, "", ha="right", va="top", color=self.theme.muted,
-                                fontsize=self.theme.font_size, family="DejaVu Sans Mono")
+        self.counter = Counter(fig, 0.985, 0.975, self.theme.muted, self.theme.font_size)
         self.artists.append(self.counter)
         for a in self.artists:
             a.set_animated(True)
@@ -71,6 +73,7 @@ class Canvas:
     def _background(self) -> None:
         self.canvas.draw()
         self.bg = self.canvas.copy_from_bbox(self.fig.bbox)
+        self._last = -1
 
     def step_text(self, step: int) -> str:
         h = self.h
@@ -80,13 +83,19 @@ class Canvas:
         return s
 
     def frame(self, step: int) -> memoryview:
-        """Draws `step` and returns the canvas's RGBA buffer (valid until the next frame)."""
-        if any(v.background_changed(step) for v in self.views):
+        """Draws `step` and returns the canvas's RGBA buffer (valid until the next frame).
+
+        The background is re-captured when a view asks for it, and when the steps go backwards (a
+        still or a GIF palette sample was drawn before the clip), so a view that changes its axes
+        mid-clip is back to the state of `step`.
+        """
+        if step < self._last or any(v.background_changed(step) for v in self.views):
             for v in self.views:
                 v.update(step)
             self._background()
         else:
             self.canvas.restore_region(self.bg)
+        self._last = step
         for v in self.views:
             v.update(step)
         self.counter.set_text(self.step_text(step))
@@ -106,3 +115,90 @@ class Canvas:
 
     def __exit__(self, *exc):
         self.close()
+
+
+
+class Counter(Artist):
+    """The step counter: monospaced text composed from glyphs rendered once, so a string that changes
+    every frame costs a few small array copies instead of a font layout and rasterisation.
+
+    Placed like `fig.text(x, y, s, ha="right", va="top", family="DejaVu Sans Mono")`.
+    """
+
+    def __init__(self, fig: Figure, x: float, y: float, color, size: float):
+        super().__init__()
+        self.set_figure(fig)
+        self.xy = (x, y)
+        self.rgba = np.array([round(255 * c) for c in matplotlib.colors.to_rgba(color)], np.uint16)
+        self.size = float(size)
+        self.text = ""
+
+    def set_text(self, s: str) -> None:
+        self.text = s
+
+    def get_text(self) -> str:
+        return self.text
+
+    def draw(self, renderer) -> None:
+        s = self.text
+        if not s or not self.get_visible():
+            return
+        dpi = float(self.figure.dpi)
+        adv, pad, rows = _metrics(self.size, dpi)
+        n = len(s)
+        width = int(round(n * adv)) + 2 * pad
+        alpha = np.zeros((rows, width), np.uint8)
+        for i, ch in enumerate(s):
+            if ch != " ":
+                g = _glyph(ch, self.size, dpi)
+                x = int(round(i * adv))
+                cut = alpha[:, x:x + g.shape[1]]
+                np.maximum(cut, g[:, :cut.shape[1]], out=cut)
+        img = np.empty((rows, width, 4), np.uint8)
+        img[..., :3] = self.rgba[:3]
+        img[..., 3] = alpha.astype(np.uint16) * self.rgba[3] // 255
+        x = int(round(self.xy[0] * self.figure.bbox.width)) - width + pad
+        y = int(round(self.xy[1] * self.figure.bbox.height)) - rows
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, x, y, img)          # rows bottom first, like the glyph cells
+        gc.restore()
+
+
+_MONO = "DejaVu Sans Mono"
+
+
+def _scratch(s: str, size: float, dpi: float) -> tuple[np.ndarray, int, int]:
+    """`s` drawn alone (va="top", ha="left") on a transparent canvas: its alpha, and the row and column
+    of the text box's top-left corner."""
+    from matplotlib.transforms import IdentityTransform
+
+    em = size * dpi / 72.0
+    w, h = int(em * (len(s) + 4)), int(em * 4)
+    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="none")
+    canvas = FigureCanvasAgg(fig)
+    x0, top = int(em * 2), int(em)
+    fig.text(x0, h - top, s, transform=IdentityTransform(), ha="left", va="top", color="black",
+             fontsize=size, family=_MONO)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., 3].copy(), top, x0
+
+
+@functools.lru_cache(maxsize=16)
+def _metrics(size: float, dpi: float) -> tuple[float, int, int]:
+    """(advance of one character in pixels, columns left of the pen in a glyph cell, rows of a cell)."""
+    one, _, _ = _scratch("0", size, dpi)
+    ten, _, _ = _scratch("0" * 10, size, dpi)
+    adv = (np.nonzero(ten.any(axis=0))[0][-1] - np.nonzero(one.any(axis=0))[0][-1]) / 9.0
+    em = size * dpi / 72.0
+    return float(adv), int(np.ceil(em * 0.5)), int(np.ceil(em * 1.5))
+
+
+@functools.lru_cache(maxsize=512)
+def _glyph(ch: str, size: float, dpi: float) -> np.ndarray:
+    """The alpha of one character in a cell whose pen is at column `pad` and box top at the last row
+    (rows bottom first, as Agg's draw_image takes them)."""
+    adv, pad, rows = _metrics(size, dpi)
+    a, top, x0 = _scratch(ch, size, dpi)
+    cell = np.ascontiguousarray(a[top:top + rows, x0 - pad:x0 + int(np.ceil(adv)) + pad][::-1])
+    cell.setflags(write=False)
+    return cell

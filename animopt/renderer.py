@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .encode import PipeEncoder, write_png
+from .encode import PngFile, gif_encoder, mp4_encoder, write_png
 from .history import History
 from .layout import Canvas, check_views
 from .scene import Scene
@@ -33,7 +33,14 @@ def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | No
 def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str] | None = None,
            history: History | None = None, device: str | None = None,
            progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Renders the scene to each format; returns the files written."""
+    """Renders the scene to each format; returns the files written.
+
+    Frames are drawn once and fed to every encoder (a GIF takes every frame or a subset, at its own
+    rate); each encoder writes from its own thread while the next frame is drawn. The files appear,
+    renamed from temporary names, only when every encoder has finished: on an error or an interrupt
+    nothing is left behind and the previous files are untouched. `progress(i, n)` is called after
+    each frame drawn.
+    """
     from .simulator import simulate
 
     targets = outputs(scene, output, formats)
@@ -43,26 +50,37 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
     check_views(scene.render, h, scene.file)
     steps = timeline(scene, h)
     r = scene.render
-    written = []
+    n = len(steps)
+    encoders = []
     with Canvas(r, h, scene.title, steps) as canvas:
-        if "png" in targets:
-            written.append(write_png(targets["png"], canvas.rgb(still_step(scene, h))))
-        encs = [PipeEncoder(p, r.size, r.fps, f, r.crf, r.preset, r.gif_fps)
-                for f, p in targets.items() if f != "png"]
+        def draw(i: int) -> bytes:
+            return bytes(canvas.frame(int(steps[i])))
+
         try:
-            for i, s in enumerate(steps):
-                buf = canvas.frame(int(s))
-                for e in encs:
-                    e.write(buf)
+            for fmt, path in targets.items():
+                if fmt == "png":
+                    encoders.append(PngFile(path, canvas.rgb(still_step(scene, h))))
+                elif fmt == "mp4":
+                    encoders.append(mp4_encoder(path, r.size, r.fps, n, r.crf, r.preset))
+                else:
+                    encoders.append(gif_encoder(path, r.size, r.fps, n, draw, r.gif_fps))
+            takes = np.zeros((len(encoders), n), bool)
+            for k, e in enumerate(encoders):
+                takes[k, e.indices] = True
+            todo = np.nonzero(takes.any(axis=0))[0]
+            for done, i in enumerate(todo, 1):
+                frame = draw(int(i))
+                for k in np.nonzero(takes[:, i])[0]:
+                    encoders[k].put(frame)
                 if progress:
-                    progress(i + 1, len(steps))
-            for e in encs:
-                written.append(e.close())
+                    progress(done, len(todo))
+            for e in encoders:
+                e.finish()
         except BaseException:
-            for e in encs:
+            for e in encoders:
                 e.abort()
             raise
-    return written
+    return [e.commit() for e in encoders]
 
 
 def still_step(scene: Scene, h: History, step: int | None = None) -> int:
