@@ -1,4 +1,9 @@
-"""The view interface: a static part drawn once, animated artists moved per frame."""
+"""The view interface: a static part drawn once, animated artists moved per frame.
+
+Shared helpers for every view: robust axis limits (a diverging run must not squash the picture),
+decimated growing curves, "diverged at step k" notes, legends that cope with many runs, parameter
+name checks.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,15 +24,34 @@ class ViewCtx:
     theme: Theme
     colors: list                    # one colour per run
     frame_steps: np.ndarray         # the step of every frame (for precomputation)
+    limits_from: History | None = None   # history whose extent sets the axes (shared axes); default: history
 
     @property
     def info(self) -> ProblemInfo | None:
         return self.history.problem
 
+    @property
+    def extent(self) -> History:
+        """The History axis limits are computed from (all panels of a grid share it)."""
+        return self.limits_from if self.limits_from is not None else self.history
+
     def visible(self, step: int) -> np.ndarray:
         """[R] runs that still have a finite point at `step` (diverged runs stop at their step)."""
         d = self.history.diverged_at
         return (d < 0) | (step <= d)
+
+    def clip_fraction(self, step: int) -> float:
+        """Where `step` falls in the clip, 0..1 (by the frames of the timeline, so a log timeline and
+        the final hold are respected); for views that animate something other than the runs."""
+        fs = np.asarray(self.frame_steps)
+        if fs.size == 0:
+            return 1.0
+        last = int(np.argmax(fs == fs[-1]))           # first frame of the final hold
+        fs = fs[:last + 1]
+        if fs.size < 2 or fs[-1] <= fs[0]:
+            return 1.0
+        pos = np.interp(step, fs, np.arange(fs.size))
+        return float(np.clip(pos / (fs.size - 1), 0.0, 1.0))
 
 
 class View:
@@ -62,6 +86,8 @@ class ViewDef:
     check: Callable[[dict, History], list[tuple[str, str]]] = field(default=lambda options, history: [])
 
 
+# ---------------------------------------------------------------- limits
+
 def robust_limits(values, pad: float = 0.05, lo_q: float = 1.0, hi_q: float = 99.0,
                   include=()) -> tuple[float, float]:
     """Limits that hold the bulk of `values` (percentiles of the finite ones) plus `include`, padded."""
@@ -82,6 +108,57 @@ def robust_limits(values, pad: float = 0.05, lo_q: float = 1.0, hi_q: float = 99
     return float(lo - pad * span), float(hi + pad * span)
 
 
+def healthy(values: np.ndarray, h: History) -> np.ndarray:
+    """The values `[T, R, ...]` that should set an axis: every step of the runs that did not diverge,
+    only the start of those that did (their blow-up leaves the frame instead of squashing it). If every
+    run diverged, their first two steps."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.asarray(h.diverged_at) < 0
+    if ok.all():
+        return v.ravel()
+    parts = [v[:, ok].ravel()] if ok.any() else [v[:min(2, len(v)), ~ok].ravel()]
+    parts.append(v[:1, ~ok].ravel())
+    return np.concatenate(parts)
+
+
+def run_limits(values: np.ndarray, h: History, pad: float = 0.06, include=(), q: float = 0.5) -> tuple[float, float]:
+    """Axis limits for per-run series `[T, R]` (or `[T, R, k]`): robust percentiles of the healthy runs
+    plus every run's start and `include`."""
+    v = np.asarray(values, dtype=np.float64)
+    starts = v[0].ravel() if len(v) else ()
+    return robust_limits(healthy(v, h), pad=pad, lo_q=q, hi_q=100 - q,
+                         include=np.concatenate([np.ravel(starts), np.ravel(include)]).astype(np.float64))
+
+
+def log_scale_wanted(values, decades: float = 2.0) -> bool:
+    """True when the positive finite values span more than `decades` (zeros are ignored; any negative
+    value means linear)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0 or (v < 0).any():
+        return False
+    pos = v[v > 0]
+    if pos.size < 2:
+        return False
+    return bool(np.log10(np.percentile(pos, 99.5) / np.percentile(pos, 0.5)) > decades)
+
+
+def log_limits(values, max_decades: float = 10.0, pad: float = 1.6) -> tuple[float, float]:
+    """Limits for a log axis: the positive finite values (at most `max_decades` below the top), padded by
+    a factor. Zeros are drawn at the floor."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    pos = v[np.isfinite(v) & (v > 0)]
+    if pos.size == 0:
+        return 0.1, 10.0
+    hi = float(np.percentile(pos, 99.5))
+    lo = max(float(pos.min()), hi * 10.0 ** -max_decades)
+    if hi <= lo:
+        lo, hi = lo / 10, hi * 10
+    return lo / pad, hi * pad
+
+
+# ---------------------------------------------------------------- growing curves
+
 def decimate(n: int, max_points: int = 1500) -> np.ndarray:
     """Indices 0..n-1 thinned to about `max_points` (always the first and last)."""
     if n <= max_points:
@@ -89,34 +166,107 @@ def decimate(n: int, max_points: int = 1500) -> np.ndarray:
     return np.unique(np.rint(np.linspace(0, n - 1, max_points)).astype(np.int64))
 
 
+def upto(keep: np.ndarray, k: int) -> np.ndarray:
+    """The indices of `keep` (sorted) up to `k`, ending exactly at `k`."""
+    cut = int(np.searchsorted(keep, k, side="right"))
+    if cut and keep[cut - 1] == k:
+        return keep[:cut]
+    return np.append(keep[:cut], k)
+
+
+# ---------------------------------------------------------------- parameters
+
+def param_index(h: History, names, default: int | tuple = 0) -> list[int]:
+    """Indices of parameter `names` (already checked), or `default` when None."""
+    if names is None:
+        return list(default) if isinstance(default, (tuple, list)) else [default]
+    return [h.param_names.index(n) for n in names]
+
+
+def check_param_names(names, h: History, key: str = "params") -> list[tuple[str, str]]:
+    """(key, message) for the first name in `names` that is not a parameter of the problem."""
+    if names is None:
+        return []
+    for i, n in enumerate(names):
+        if n not in h.param_names:
+            known = ", ".join(repr(p) for p in h.param_names[:12]) + (", ..." if len(h.param_names) > 12 else "")
+            from ..spec import did_you_mean
+            return [(key, f"{n!r} is not a parameter of this problem" + did_you_mean(str(n), h.param_names)
+                     + f"; its parameters are {known}")]
+    if len(set(names)) != len(names):
+        return [(key, f"a parameter is named twice: {list(names)}")]
+    return []
+
+
+# ---------------------------------------------------------------- notes and legends
+
+MAX_NOTES = 5
+
+
 def diverged_note(ax, ctx: ViewCtx, y0: float = 0.97, loc: str = "left"):
-    """A text artist per diverged run ("Adam diverged at step 12"), shown from that step on."""
+    """A text artist per diverged run ("Adam diverged at step 12"), shown from that step on; past
+    MAX_NOTES runs one more line counts the rest."""
     h = ctx.history
     texts = {}
-    k = 0
     x = 0.02 if loc == "left" else 0.98
-    for r in np.nonzero(h.diverged_at >= 0)[0]:
-        if k >= 6:
-            break
-        t = ax.text(x, y0 - 0.065 * k, f"{h.labels[r]} diverged at step {h.diverged_at[r]}",
-                    transform=ax.transAxes, ha=loc, va="top", color=ctx.colors[r],
-                    fontsize=ctx.theme.font_size - 2, fontweight="bold", visible=False)
+    runs = np.nonzero(h.diverged_at >= 0)[0]
+    runs = runs[np.argsort(h.diverged_at[runs], kind="stable")]
+    fs = ctx.theme.font_size - 2
+    text = getattr(ax, "text2D", ax.text)          # 3-D axes take 2-D text through text2D
+    for k, r in enumerate(runs[:MAX_NOTES]):
+        t = text(x, y0 - 0.07 * k, f"{h.labels[r]} diverged at step {h.diverged_at[r]}",
+                    transform=ax.transAxes, ha=loc, va="top", color=ctx.colors[r], fontsize=fs,
+                    fontweight="bold", visible=False, zorder=10, clip_on=False,
+                    bbox=dict(boxstyle="round,pad=0.2", fc=ctx.theme.background, ec="none", alpha=0.75))
         texts[int(r)] = t
-        k += 1
+    if len(runs) > MAX_NOTES:
+        rest = runs[MAX_NOTES:]
+        t = text(x, y0 - 0.07 * MAX_NOTES, f"+{len(rest)} more diverged", transform=ax.transAxes, ha=loc,
+                    va="top", color=ctx.theme.foreground, fontsize=fs, visible=False, zorder=10,
+                    bbox=dict(boxstyle="round,pad=0.2", fc=ctx.theme.background, ec="none", alpha=0.75))
+        texts[int(rest[0])] = t
     return texts
 
 
 def show_diverged(texts: dict, h: History, step: int) -> None:
     for r, t in texts.items():
-        t.set_visible(step >= h.diverged_at[r])
+        t.set_visible(bool(step >= h.diverged_at[r]))
 
 
-def legend(ax, ctx: ViewCtx, max_entries: int = 8, **kw) -> None:
-    """A static legend of the runs (skipped past `max_entries` runs)."""
+def legend(ax, ctx: ViewCtx, max_entries: int = 8, extra=(), **kw):
+    """A static legend of the runs (plus `extra` (handle, label) pairs). Past `max_entries` runs it shows
+    the first and last few with an ellipsis, which reads as a colour scale for a sweep."""
     from matplotlib.lines import Line2D
 
     h = ctx.history
+    lw = 2.2 if h.runs <= max_entries else 1.6
+    idx = list(range(h.runs))
     if h.runs > max_entries:
-        return
-    handles = [Line2D([], [], color=c, lw=2.2) for c in ctx.colors]
-    ax.legend(handles, h.labels, **kw)
+        k = max(1, (max_entries - 1) // 2)
+        idx = idx[:k] + [None] + idx[-k:]
+    handles, labels = [], []
+    for r in idx:
+        if r is None:
+            handles.append(Line2D([], [], color="none"))
+            labels.append(f"… {h.runs - 2 * k} more")
+        else:
+            handles.append(Line2D([], [], color=ctx.colors[r], lw=lw))
+            labels.append(h.labels[r])
+    for hd, lb in extra:
+        handles.append(hd)
+        labels.append(lb)
+    if not handles:
+        return None
+    kw.setdefault("handlelength", 1.6)
+    kw.setdefault("borderaxespad", 0.4)
+    return ax.legend(handles, labels, **kw)
+
+
+def run_style(ctx: ViewCtx) -> dict:
+    """Line width and alpha for run lines: thinner and lighter when there are many runs."""
+    n = ctx.history.runs
+    if n <= 8:
+        return {"lw": 2.2, "alpha": 1.0}
+    if n <= 30:
+        return {"lw": 1.5, "alpha": 0.85}
+    return {"lw": 1.0, "alpha": 0.6}

@@ -4,52 +4,65 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Field
-from .base import View, ViewDef, decimate, diverged_note, legend, robust_limits, show_diverged
+from .base import (View, ViewDef, decimate, diverged_note, healthy, legend, log_limits, log_scale_wanted,
+                   robust_limits, run_style, show_diverged, upto)
 
 
 class Curves(View):
-    """Plots `values()` `[T, R]` against the step, drawn up to the current step."""
+    """Plots `values(h)` `[T, R]` against the step, drawn up to the current step."""
 
     ylabel = ""
     title = ""
 
-    def values(self) -> np.ndarray:
+    def values(self, h) -> np.ndarray:
         raise NotImplementedError
+
+    def wants_log(self, v: np.ndarray, h) -> bool:
+        return log_scale_wanted(healthy(v, h))
 
     def setup(self, fig, cell):
         ctx, th = self.ctx, self.ctx.theme
         self.ax = ax = fig.add_subplot(cell)
-        v = self.values()
+        v = np.array(self.values(self.h), dtype=np.float64)
+        for r in np.nonzero(self.h.diverged_at >= 0)[0]:
+            v[self.h.diverged_at[r] + 1:, r] = np.nan       # a diverged run stops where it diverged
         self.v = v
         T = v.shape[0]
         self.t = np.arange(T)
         self.keep = decimate(T)
+        ext = ctx.extent
+        ve = self.values(ext)
         scale = self.options.get("scale", "auto")
-        fin = v[np.isfinite(v)]
-        pos = fin[fin > 0]
-        log = scale == "log" or (scale == "auto" and pos.size and fin.size == pos.size
-                                 and np.percentile(pos, 99) / max(pos.min(), 1e-300) > 100)
-        if log and pos.size:
+        self.log = scale == "log" or (scale == "auto" and self.wants_log(ve, ext))
+        if self.log:
             ax.set_yscale("log")
-            lo = max(pos.min(), np.percentile(pos, 99.5) * 1e-12)
-            hi = np.percentile(pos, 99.5)
-            ax.set_ylim(lo / 1.6, hi * 1.6)
+            lo, hi = log_limits(healthy(ve, ext))
+            ax.set_ylim(lo, hi)
+            # exact zeros (a perfect fit, an annealed lr) and values under the floor run along it
+            self.v = np.where(v < lo, lo * 1.02, v)
         else:
-            ax.set_ylim(*robust_limits(fin, pad=0.06, lo_q=0, hi_q=99.5))
+            lo, hi = robust_limits(healthy(ve, ext), pad=0.06, lo_q=0, hi_q=99.5, include=self.include(ve))
+            ax.set_ylim(lo, hi)
         ax.set_xlim(0, max(T - 1, 1))
         ax.set_xlabel("step")
         ax.set_ylabel(self.options.get("ylabel") or self.ylabel)
         ax.set_title(self.options.get("title") or self.title)
-        self.lines = [ax.plot([], [], color=c, lw=1.8)[0] for c in ctx.colors]
-        self.heads = ax.scatter(np.zeros(len(ctx.colors)), np.zeros(len(ctx.colors)), s=22, c=ctx.colors, zorder=4)
-        legend(ax, ctx, loc="upper right")
+        st = run_style(ctx)
+        self.lines = [ax.plot(self.t[self.keep], self.v[self.keep, r], color=c, **st)[0]
+                      for r, c in enumerate(ctx.colors)]     # full data until the first frame: the legend
+        self.heads = ax.scatter(np.zeros(len(ctx.colors)), np.zeros(len(ctx.colors)), s=24,   # avoids them
+                                c=ctx.colors, zorder=4, linewidths=0)
+        if self.options.get("legend", True):
+            legend(ax, ctx, loc="best")
         self.notes = diverged_note(ax, ctx, y0=0.97)
         return [*self.lines, self.heads, *self.notes.values()]
 
+    def include(self, v: np.ndarray):
+        return ()
+
     def update(self, step):
         k = min(step, self.v.shape[0] - 1)
-        cut = np.searchsorted(self.keep, k, side="right")
-        idx = np.append(self.keep[:cut], k) if (cut == 0 or self.keep[cut - 1] != k) else self.keep[:cut]
+        idx = upto(self.keep, k)
         heads = np.full((len(self.lines), 2), np.nan)
         for r, ln in enumerate(self.lines):
             ln.set_data(self.t[idx], self.v[idx, r])
@@ -64,16 +77,27 @@ class Loss(Curves):
     ylabel = "loss"
     title = "Loss"
 
-    def values(self):
-        return self.h.loss
+    def values(self, h):
+        return h.loss
 
 
 class LearningRate(Curves):
     ylabel = "learning rate"
     title = "Learning rate"
 
-    def values(self):
-        return self.h.lr
+    def values(self, h):
+        return h.lr
+
+    def wants_log(self, v, h):
+        # log when the runs' rates differ by decades (a sweep, SGD next to Adam); a schedule that anneals
+        # one rate towards zero reads better on a linear axis
+        with np.errstate(all="ignore"):
+            peaks = np.nanmax(np.where(v > 0, v, np.nan), axis=0) if v.size else np.zeros(0)
+        peaks = peaks[np.isfinite(peaks)]
+        return bool(peaks.size > 1 and peaks.max() / peaks.min() > 30)
+
+    def include(self, v):
+        return (0.0,)      # warmup and annealing are read against zero
 
 
 _FIELDS = {
@@ -81,6 +105,7 @@ _FIELDS = {
                    doc="y axis; auto: log when the values span more than two decades"),
     "title": Field("str"),
     "ylabel": Field("str"),
+    "legend": Field("bool", default=True, doc="a legend of the runs"),
 }
 
 LOSS = ViewDef("loss", dict(_FIELDS), Loss, "each run's full-data loss, step by step")

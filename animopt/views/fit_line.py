@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from ..spec import Field
-from .base import View, ViewDef, diverged_note, legend, robust_limits, show_diverged
+from .base import View, ViewDef, diverged_note, healthy, legend, robust_limits, run_style, show_diverged
 
 
 class FitLine(View):
@@ -13,47 +14,64 @@ class FitLine(View):
         info = ctx.info
         self.ax = ax = fig.add_subplot(cell)
         x, y = info.data["x"], info.data["y"]
-        self.ia = h.param_names.index("a") if "a" in h.param_names else 0
-        self.ib = h.param_names.index("b") if "b" in h.param_names else 1
-        xlo, xhi = robust_limits(x, pad=0.06, lo_q=0, hi_q=100)
+        names = h.param_names
+        self.ia = names.index("a") if "a" in names else 0
+        self.ib = names.index("b") if "b" in names else 1
+        xlo, xhi = robust_limits(x, pad=0.04, lo_q=0, hi_q=100)
         self.xs = np.array([xlo, xhi])
-        a, b = h.params[..., self.ia], h.params[..., self.ib]
+        ext = ctx.extent
+        a, b = ext.params[..., self.ia], ext.params[..., self.ib]
         ends = a[..., None] * self.xs + b[..., None]     # [S+1, R, 2]
-        ylo, yhi = robust_limits(ends, pad=0.08, lo_q=2, hi_q=98, include=y)
+        ylo, yhi = robust_limits(healthy(ends, ext), pad=0.06, lo_q=1, hi_q=99, include=y)
         ylo, yhi = _clamp_to_data(ylo, yhi, y)
         ax.set_xlim(xlo, xhi)
         ax.set_ylim(ylo, yhi)
-        ax.scatter(x, y, s=22, color=th.data, alpha=0.75, zorder=2, linewidths=0, label="data")
+        dot = 26 if len(x) <= 200 else 10
+        pts = ax.scatter(x, y, s=dot, color=th.data, alpha=0.8, zorder=2, linewidths=0)
+        on_top = [pts] if len(x) <= 500 else []       # drawn over the run lines each frame (cheap when few)
+        extra = [(Line2D([], [], ls="", marker="o", ms=5, color=th.data), "data")]
         if info.true_params is not None:
             ta, tb = info.true_params[self.ia], info.true_params[self.ib]
-            ax.plot(self.xs, ta * self.xs + tb, ls="--", color=th.truth, lw=1.2, alpha=0.7, zorder=1)
+            on_top += ax.plot(self.xs, ta * self.xs + tb, ls=(0, (5, 3)), color=th.truth, lw=1.4, alpha=0.9,
+                              zorder=5)
+            extra.append((Line2D([], [], ls=(0, (5, 3)), color=th.truth, lw=1.4), "true line"))
         ax.set_xlabel("x")
         ax.set_ylabel("y")
-        ax.set_title(self.options.get("title") or "Fit")
-        self.lines = [ax.plot([], [], color=c, lw=2.2, zorder=3)[0] for c in ctx.colors]
-        legend(ax, ctx, loc="lower right")
+        ax.set_title(self.options.get("title") or "Fit  y = a·x + b")
+        st = run_style(ctx)
+        self.lines = [ax.plot(self.xs, [np.nan, np.nan], color=c, zorder=3, solid_capstyle="butt", **st)[0]
+                      for c in ctx.colors]
         self.batch = None
         if self.options.get("highlight_batch") and h.batch_idx is not None:
-            self.batch = ax.scatter([], [], s=70, facecolors="none", edgecolors=ctx.colors[0], linewidths=1.6,
-                                    zorder=4)
+            self.batch = ax.scatter([], [], s=dot * 3.2, facecolors="none", edgecolors=ctx.colors[0],
+                                    linewidths=1.6, zorder=4)
+            extra.append((Line2D([], [], ls="", marker="o", ms=8, mfc="none", mec=ctx.colors[0], mew=1.6),
+                          "minibatch"))
+        best = info.minimum if info.minimum is not None else info.true_params
+        rising = best is None or best[self.ia] >= 0
+        if self.options.get("legend", True):
+            legend(ax, ctx, extra=extra, loc="lower right" if rising else "upper right")   # the empty corner
         self.notes = diverged_note(ax, ctx)
-        return [*self.lines, *self.notes.values(), *([self.batch] if self.batch is not None else [])]
+        return [*self.lines, *([self.batch] if self.batch is not None else []), *on_top, *self.notes.values()]
 
     def update(self, step):
         h = self.h
         vis = self.ctx.visible(step)
+        a, b = h.params[step, :, self.ia], h.params[step, :, self.ib]
         for r, ln in enumerate(self.lines):
-            a, b = h.params[step, r, self.ia], h.params[step, r, self.ib]
-            ok = vis[r] and np.isfinite(a) and np.isfinite(b)
+            ok = vis[r] and np.isfinite(a[r]) and np.isfinite(b[r])
             ln.set_visible(bool(ok))
             if ok:
-                ln.set_data(self.xs, a * self.xs + b)
+                ln.set_ydata(a[r] * self.xs + b[r])
         if self.batch is not None:
             t = min(step, h.steps - 1)
-            idx = h.batch_idx[t, 0]
-            idx = idx[idx >= 0]
-            d = self.ctx.info.data
-            self.batch.set_offsets(np.c_[d["x"][idx], d["y"][idx]])
+            if step >= h.steps:
+                self.batch.set_offsets(np.empty((0, 2)))
+            else:
+                idx = h.batch_idx[t, 0]
+                idx = idx[idx >= 0]
+                d = self.ctx.info.data
+                self.batch.set_offsets(np.c_[d["x"][idx], d["y"][idx]])
         show_diverged(self.notes, h, step)
 
 
@@ -62,7 +80,7 @@ def _clamp_to_data(lo, hi, y):
     squashing the points."""
     ymin, ymax = float(np.min(y)), float(np.max(y))
     span = max(ymax - ymin, 1e-9)
-    return max(lo, ymin - 1.5 * span), min(hi, ymax + 1.5 * span)
+    return max(lo, ymin - 1.0 * span), min(hi, ymax + 1.0 * span)
 
 
 def _check(options, history):
@@ -74,4 +92,5 @@ def _check(options, history):
 FIT_LINE = ViewDef("fit_line", {
     "title": Field("str", doc="panel title"),
     "highlight_batch": Field("bool", default=False, doc="ring the points of the current minibatch"),
+    "legend": Field("bool", default=True, doc="a legend of the runs, the data and the true line"),
 }, FitLine, "the data and each run's current line", _check)

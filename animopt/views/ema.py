@@ -1,0 +1,70 @@
+"""`ema`: seed 004's illustration of exponential moving averages: a seeded random walk and its EMA for
+several betas, drawn progressively over the clip (it does not use the runs)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import Field
+from .base import View, ViewDef, robust_limits
+
+
+def ema(x: np.ndarray, beta: float, bias_correction: bool = False) -> np.ndarray:
+    """<g>_t = beta <g>_{t-1} + (1 - beta) g_t, from <g>_{-1} = 0 (optionally divided by 1 - beta^(t+1))."""
+    out = np.empty(len(x))
+    m = 0.0
+    for t, g in enumerate(x):
+        m = beta * m + (1.0 - beta) * g
+        out[t] = m
+    if bias_correction:
+        out = out / (1.0 - beta ** np.arange(1, len(x) + 1))
+    return out
+
+
+def random_walk(steps: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, 4])
+    return np.cumsum(rng.standard_normal(steps))
+
+
+class EMA(View):
+    def setup(self, fig, cell):
+        ctx, th, o = self.ctx, self.ctx.theme, self.options
+        self.ax = ax = fig.add_subplot(cell)
+        n = int(o.get("steps", 200))
+        self.walk = random_walk(n, int(o.get("seed", 0)))
+        betas = o.get("betas", (0.9, 0.98))
+        bc = bool(o.get("bias_correction", False))
+        self.avgs = [ema(self.walk, b, bc) for b in betas]
+        self.t = np.arange(n)
+        ax.set_xlim(0, n - 1)
+        ax.set_ylim(*robust_limits(np.concatenate([self.walk, *self.avgs]), pad=0.06, lo_q=0, hi_q=100))
+        ax.set_xlabel("t")
+        ax.set_ylabel("value")
+        ax.set_title(o.get("title") or ("Exponential moving averages" + (" (bias-corrected)" if bc else "")))
+        pal = th.palette
+        self.lines = [ax.plot(self.t, self.walk, color=pal[0], lw=1.3, label="random walk g")[0]]
+        for i, b in enumerate(betas):
+            self.lines.append(ax.plot(self.t, self.avgs[i], color=pal[(i + 1) % len(pal)], lw=2.4,
+                                      label=f"EMA  β = {b:g}")[0])
+        ax.legend(loc="best")
+        self.series = [self.walk, *self.avgs]
+        return list(self.lines)
+
+    def update(self, step):
+        m = int(round(self.ctx.clip_fraction(step) * (len(self.t) - 1))) + 1
+        for ln, v in zip(self.lines, self.series):
+            ln.set_data(self.t[:m], v[:m])
+
+
+def _beta_ok(betas):
+    if any(not (0.0 <= b < 1.0) for b in betas):
+        return f"every beta must be in [0, 1), got {list(betas)}"
+    return None
+
+
+EMA_VIEW = ViewDef("ema", {
+    "betas": Field("numbers", default=(0.9, 0.98), min_length=1, check=_beta_ok, doc="smoothing factors, each in [0, 1)"),
+    "steps": Field("int", default=200, ge=2, le=100_000, doc="length of the random walk"),
+    "seed": Field("int", default=0, ge=0, doc="seed of the random walk"),
+    "bias_correction": Field("bool", default=False, doc="divide by 1 - beta^t (Adam's correction)"),
+    "title": Field("str"),
+}, EMA, "a seeded random walk and its exponential moving averages (seed 004)")

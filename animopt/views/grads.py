@@ -1,0 +1,72 @@
+"""`grads`: for one parameter, the raw minibatch gradient against the update direction the optimizer
+applied (seed 002's "raw vs momentum-smoothed" picture): two panels sharing the step axis."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import Field
+from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, param_index, run_limits,
+                   run_style, show_diverged, upto)
+
+
+class Grads(View):
+    def setup(self, fig, cell):
+        h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
+        (self.k,) = param_index(h, None if o.get("param") is None else [o["param"]], 0)
+        name = h.param_names[self.k]
+        S = h.grads.shape[0]
+        self.t = np.arange(S)
+        self.keep = decimate(S, 3000)
+        sub = cell.subgridspec(2, 1, hspace=0.12)
+        top = fig.add_subplot(sub[0])
+        bot = fig.add_subplot(sub[1], sharex=top)
+        self.axes = (top, bot)
+        ext = ctx.extent
+        self.series = []
+        st = run_style(ctx)
+        lw = min(st["lw"], 1.4)
+        self.lines = []
+        for ax, arr, earr in ((top, h.grads, ext.grads), (bot, h.updates, ext.updates)):
+            v = np.array(arr[..., self.k], dtype=np.float64)
+            for r in np.nonzero(h.diverged_at >= 0)[0]:
+                v[h.diverged_at[r]:, r] = np.nan          # nothing after the step it diverged
+            self.series.append(v)
+            ax.set_ylim(*run_limits(earr[..., self.k], ext, pad=0.08, include=[0.0], q=0.5))
+            ax.set_xlim(0, max(S - 1, 1))
+            ax.axhline(0.0, color=th.muted, lw=0.8, zorder=1)
+            self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], color=c, lw=lw, alpha=st["alpha"])[0]
+                               for r, c in enumerate(ctx.colors)])
+        top.set_title(o.get("title") or f"Gradient of {name}: raw vs applied")
+        top.set_ylabel(f"raw ∂L/∂{name}")
+        bot.set_ylabel("update direction")
+        bot.set_xlabel("step")
+        top.tick_params(axis="x", labelbottom=False)
+        for ax in self.axes:
+            ax.yaxis.set_label_coords(-0.1, 0.5)
+        if o.get("legend", True):
+            legend(top, ctx, loc="upper right", fontsize=th.font_size - 3)
+        self.notes = diverged_note(bot, ctx, y0=0.95)
+        return [*self.lines[0], *self.lines[1], *self.notes.values()]
+
+    def update(self, step):
+        # the gradients used by the updates done so far: 0 .. step-1
+        k = min(step, len(self.t)) - 1
+        idx = upto(self.keep, k) if k >= 0 else np.zeros(0, dtype=np.int64)
+        for v, lines in zip(self.series, self.lines):
+            for r, ln in enumerate(lines):
+                ln.set_data(self.t[idx], v[idx, r])
+        show_diverged(self.notes, self.h, step)
+
+
+def _check(options, history):
+    if history.grads.shape[0] == 0:
+        return [("", "there are no updates to show (steps = 0)")]
+    p = options.get("param")
+    return check_param_names(None if p is None else [p], history, key="param")
+
+
+GRADS = ViewDef("grads", {
+    "param": Field("str", doc="the parameter (default: the first)"),
+    "title": Field("str"),
+    "legend": Field("bool", default=True, doc="a legend of the runs"),
+}, Grads, "one parameter's raw minibatch gradient against the update direction applied", _check)

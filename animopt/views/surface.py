@@ -1,0 +1,127 @@
+"""`surface`: the loss over two parameters as a 3-D surface with each run's path on it."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from ..spec import Field
+from .base import View, ViewDef, decimate, diverged_note, legend, log_scale_wanted, show_diverged, upto
+from .contour import LANDSCAPE_FIELDS, check_landscape, landscape
+
+
+class Surface(View):
+    def setup(self, fig, cell):
+        h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
+        info = ctx.info
+        self.ax = ax = fig.add_subplot(cell, projection="3d")
+        L = self.land = landscape(ctx, o.get("params"), o.get("resolution", 60), o.get("fit", "window"))
+        z = L.Z[np.isfinite(L.Z)]
+        scale = o.get("scale", "auto")
+        pos = z[z > 0]
+        self.log = pos.size > 0 and (scale == "log" or (scale == "auto" and log_scale_wanted(z, decades=3)))
+        if self.log:
+            self.floor = max(float(pos.min()), float(np.percentile(pos, 99.5)) * 1e-8)
+        top = float(np.percentile(z, 99.5)) if z.size else 1.0
+        self.top = self.tf(np.array([top]))[0]
+        Zt = np.minimum(self.tf(L.Z), self.top)
+        self.zmin = float(np.nanmin(Zt))
+        ax.plot_surface(L.X, L.Y, Zt, cmap=th.cmap, rstride=1, cstride=1, linewidth=0, antialiased=False,
+                        alpha=0.78, zorder=1)
+        ax.set_xlim(*L.xlim)
+        ax.set_ylim(*L.ylim)
+        ax.set_zlim(self.zmin, self.top)
+        ax.set_xlabel(h.param_names[L.i], labelpad=2)
+        ax.set_ylabel(h.param_names[L.j], labelpad=2)
+        ax.set_zlabel("log₁₀ loss" if self.log else "loss", labelpad=2)
+        ax.tick_params(labelsize=th.font_size - 4, pad=0)
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_pane_color((*_rgb(th.background), 0.0))
+            axis._axinfo["grid"]["color"] = th.grid
+        ax.set_title(o.get("title") or "Loss surface", pad=0)
+        self.elev, self.azim, self.rotate = o.get("elev", 32.0), o.get("azim", -60.0), o.get("rotate", 0.0)
+        ax.view_init(elev=self.elev, azim=self.azim)
+        self._azim_now = self.azim
+        if L.held:
+            ax.text2D(0.99, 0.01, f"other {len(h.param_names) - 2} parameters held {L.held}",
+                      transform=ax.transAxes, ha="right", va="bottom", fontsize=th.font_size - 3, color=th.muted)
+
+        # the paths, on the surface: the loss of the slice at each (decimated) point
+        xy = h.params[..., [L.i, L.j]]
+        self.keep = decimate(len(xy), 1500)
+        pts = xy[self.keep]                                                   # [K, R, 2]
+        inside = ((pts[..., 0] >= L.xlim[0]) & (pts[..., 0] <= L.xlim[1])
+                  & (pts[..., 1] >= L.ylim[0]) & (pts[..., 1] <= L.ylim[1]))
+        flat = pts.reshape(-1, 2)
+        ok = np.isfinite(flat).all(1) & inside.ravel()
+        zz = np.full(len(flat), np.nan)
+        if ok.any():
+            zz[ok] = np.minimum(self.tf(L.loss_at(info, flat[ok])), self.top)
+        self.path = np.concatenate([np.where(inside[..., None], pts, np.nan), zz.reshape(len(pts), -1, 1)], -1)
+        self.pos = {int(k): i for i, k in enumerate(self.keep)}
+        lw = 2.0 if h.runs <= 8 else 1.2
+        self.lines = [ax.plot(self.path[:, r, 0], self.path[:, r, 1], self.path[:, r, 2], color=c, lw=lw,
+                              zorder=5)[0] for r, c in enumerate(ctx.colors)]
+        self.heads = [ax.plot([np.nan], [np.nan], [np.nan], ls="", marker="o", ms=7 if h.runs <= 8 else 4,
+                              color=c, mec=th.background, mew=1.0, zorder=6)[0] for c in ctx.colors]
+        s0 = self.path[0]
+        ax.scatter(s0[:, 0], s0[:, 1], s0[:, 2], s=36, facecolors=th.background, edgecolors=ctx.colors,
+                   linewidths=1.4, depthshade=False)
+        extra = [(Line2D([], [], ls="", marker="o", ms=7, mfc=th.background, mec=th.muted, mew=1.4), "start")]
+        on_top = []
+        if info.minimum is not None:
+            m = np.array([[info.minimum[L.i], info.minimum[L.j]]])
+            mz = np.minimum(self.tf(L.loss_at(info, m)), self.top)
+            on_top = ax.plot(m[:, 0], m[:, 1], mz, ls="", marker="*", ms=15, color=th.truth, mec=th.background,
+                             mew=0.8, zorder=7)
+            extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth), "minimum"))
+        if o.get("legend", True):
+            legend(ax, ctx, extra=extra, loc="upper left", bbox_to_anchor=(0.0, 1.0))
+        self.notes = diverged_note(ax, ctx, y0=0.80)
+        return [*self.lines, *self.heads, *on_top, *self.notes.values()]
+
+    def tf(self, z: np.ndarray) -> np.ndarray:
+        """Loss -> height: log10 above a floor on a log surface."""
+        z = np.asarray(z, dtype=np.float64)
+        return np.log10(np.maximum(z, self.floor)) if self.log else z
+
+    def background_changed(self, step):
+        if not self.rotate:
+            return False
+        azim = self.azim + self.rotate * self.ctx.clip_fraction(step)
+        if abs(azim - self._azim_now) < 1e-9:
+            return False
+        self._azim_now = azim
+        self.ax.view_init(elev=self.elev, azim=azim)
+        return True
+
+    def update(self, step):
+        k = min(step, self.h.params.shape[0] - 1)
+        idx = upto(self.keep, k)
+        rows = np.searchsorted(self.keep, idx)
+        exact = k in self.pos
+        vis = self.ctx.visible(step)
+        for r, (ln, hd) in enumerate(zip(self.lines, self.heads)):
+            p = self.path[rows, r] if exact else self.path[rows[:-1], r]
+            ln.set_data_3d(p[:, 0], p[:, 1], p[:, 2])
+            last = p[-1] if len(p) else np.full(3, np.nan)
+            if vis[r] and np.isfinite(last).all():
+                hd.set_data_3d([last[0]], [last[1]], [last[2]])
+                hd.set_visible(True)
+            else:
+                hd.set_visible(False)
+        show_diverged(self.notes, self.h, step)
+
+
+def _rgb(color):
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(color)
+
+
+SURFACE = ViewDef("surface", {
+    **LANDSCAPE_FIELDS,
+    "resolution": Field("int", default=60, ge=8, le=300, doc="grid points per axis"),
+    "elev": Field("number", default=32.0, ge=-90, le=90, doc="camera elevation, degrees"),
+    "azim": Field("number", default=-60.0, doc="camera azimuth at the start, degrees"),
+    "rotate": Field("number", default=0.0, doc="degrees the camera turns over the clip (0: still camera)"),
+}, Surface, "the loss as a 3-D surface with each run's path on it", check_landscape)
