@@ -40,10 +40,10 @@ _SYMBOL = {ast.BitXor: "^", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", 
 class ExprError(Exception):
     """A bad formula: `column` is 1-based (within `line` when the text has several lines)."""
 
-    def __init__(self, message: str, column: int | None = None, line: int | None = None):
+    def __init__(self, message: str, column: int | None = None, line: int | None = None, hint: str = ""):
         where = "" if column is None else (f" at column {column}" if not line or line == 1
                                              else f" at line {line}, column {column}")
-        super().__init__(message + where)
+        super().__init__(message + where + hint)
 
 
 Evaluator = Callable[[dict], torch.Tensor]
@@ -55,21 +55,29 @@ def compile_expression(text: str, names: tuple[str, ...], dtype=torch.float64, d
         raise ExprError("the formula is empty")
     if len(text) > MAX_LENGTH:
         raise ExprError(f"the formula has {len(text):,} characters, more than the limit of {MAX_LENGTH:,}")
+    src = " ".join(text.strip().splitlines())     # a formula may span lines of a TOML multi-line string
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(src, mode="eval")
     except SyntaxError as e:
-        bad = _token_at(text.strip(), e.lineno, e.offset)
-        raise ExprError(f"syntax error{f' near {bad!r}' if bad else ''} ({e.msg})", e.offset, e.lineno) from None
+        if not e.offset or e.offset < 1:      # python points at nothing: the formula stopped too soon
+            raise ExprError(f"syntax error ({e.msg}): the formula ends too soon") from None
+        bad = _token_at(src, e.lineno, e.offset)
+        raise ExprError(f"syntax error{f' near {bad!r}' if bad else ''}", e.offset, e.lineno,
+                        f" ({e.msg})") from None
     except (ValueError, RecursionError, MemoryError):
         raise ExprError("cannot parse the formula (null characters or nesting too deep)") from None
-    lines = text.strip().split("\n")
+    lines = src.split("\n")
     used: set[str] = set()
+    problems: list[tuple[tuple[int, int], str, str]] = []   # ((line, column), message, hint): first is raised
 
-    def col(node, offset=None) -> dict:
-        """1-based character column of a node (ast gives utf-8 byte offsets)."""
+    def bad(message: str, node, offset=None, hint: str = "") -> Evaluator:
         off = node.col_offset if offset is None else offset
         line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
-        return {"column": len(line.encode()[:off].decode(errors="ignore")) + 1, "line": node.lineno}
+        column = len(line.encode()[:off].decode(errors="ignore")) + 1     # ast gives utf-8 byte offsets
+        problems.append(((node.lineno, column), message, hint))
+        for child in _expressions_under(node):        # report the earliest bad token, wherever it is
+            walk(child, 0)
+        return lambda env: None
 
     def const(v: float):
         t = torch.tensor(v, dtype=dtype, device=device)
@@ -77,17 +85,17 @@ def compile_expression(text: str, names: tuple[str, ...], dtype=torch.float64, d
 
     def walk(node, depth: int) -> Evaluator:
         if depth > MAX_DEPTH:
-            raise ExprError(f"the formula is nested more than {MAX_DEPTH} deep", **col(node))
+            raise ExprError(f"the formula is nested more than {MAX_DEPTH} deep")
         if isinstance(node, ast.Expression):
             return walk(node.body, depth)
         if isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ExprError(f"{v!r} is not a number", **col(node))
+                return bad(f"{v!r} is not a number", node)
             try:
                 return const(float(v))
             except OverflowError:
-                raise ExprError("number too large", **col(node)) from None
+                return bad("number too large", node)
         if isinstance(node, ast.Name):
             if node.id in names:
                 used.add(node.id)
@@ -95,46 +103,57 @@ def compile_expression(text: str, names: tuple[str, ...], dtype=torch.float64, d
             if node.id in CONSTANTS:
                 return const(CONSTANTS[node.id])
             hint = " (a function needs parentheses)" if node.id in FUNCTIONS else ""
-            raise ExprError(f"unknown name {node.id!r}{hint}; the parameters are {', '.join(names)} and the "
-                            "constants pi, e", **col(node))
+            return bad(f"unknown name {node.id!r}", node, hint=f"{hint}; the parameters are {', '.join(names)} "
+                       "and the constants pi, e")
         if isinstance(node, ast.BinOp):
             op = BINARY.get(type(node.op))
             if op is None:
                 sym = _SYMBOL.get(type(node.op), type(node.op).__name__)
                 hint = "; write ** for powers" if sym == "^" else ""
-                raise ExprError(f"operator {sym!r} is not allowed (use + - * / **){hint}",
-                                **col(node, _op_offset(node, lines)))
+                return bad(f"operator {sym!r}", node, _op_offset(node, lines),
+                           hint=f" is not allowed (use + - * / **){hint}")
             a, b = walk(node.left, depth + 1), walk(node.right, depth + 1)
             return lambda env: op(a(env), b(env))
         if isinstance(node, ast.UnaryOp):
             op = UNARY.get(type(node.op))
             if op is None:
-                raise ExprError(f"operator {_SYMBOL.get(type(node.op), type(node.op).__name__)!r} is not allowed",
-                                **col(node))
+                return bad(f"operator {_SYMBOL.get(type(node.op), type(node.op).__name__)!r} is not allowed", node)
             a = walk(node.operand, depth + 1)
             return lambda env: op(a(env))
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                raise ExprError("only the named functions may be called", **col(node))
+                return bad("only the named functions may be called", node, node.func.end_col_offset)
             name = node.func.id
             if name not in FUNCTIONS:
-                raise ExprError(f"unknown function {name!r}; known: {', '.join(FUNCTIONS)}", **col(node))
+                return bad(f"unknown function {name!r}", node, hint=f"; known: {', '.join(FUNCTIONS)}")
             if node.keywords:
-                raise ExprError(f"{name}() takes no keyword arguments", **col(node.keywords[0].value))
+                return bad(f"{name}()", node, hint=" takes no keyword arguments")
             arity, fn = FUNCTIONS[name]
             if len(node.args) != arity:
-                raise ExprError(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}, got {len(node.args)}",
-                                **col(node))
+                return bad(f"{name}()", node, hint=f" takes {arity} argument{'s' if arity > 1 else ''}, "
+                           f"got {len(node.args)}")
             args = [walk(a, depth + 1) for a in node.args]
             if arity == 1:
                 return lambda env: fn(args[0](env))
             return lambda env: fn(args[0](env), args[1](env))
-        raise ExprError(f"{_describe(node)} is not allowed", **col(node, _node_offset(node)))
+        return bad(f"{_describe(node)} is not allowed", node, _node_offset(node))
 
     fn = walk(tree, 0)
+    if problems:
+        (line, column), message, hint = min(problems)
+        raise ExprError(message, column, line, hint)
     if not used:
         raise ExprError(f"the formula uses none of the parameters ({', '.join(names)})")
     return fn
+
+
+def _expressions_under(node):
+    """The expression nodes just below `node` (through keywords, arguments, comprehensions...)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            yield child
+        elif not isinstance(child, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
+            yield from _expressions_under(child)
 
 
 def _describe(node) -> str:
