@@ -25,7 +25,7 @@ class History:
     hparams: dict[str, np.ndarray] = field(default_factory=dict)  # per-run value of every swept key
     optimizer: np.ndarray | None = None    # [runs] index of the [[optimizer]] entry of each run
     epoch: np.ndarray | None = None        # [steps+1] epoch (float) reached at each step, data problems
-    batch_idx: np.ndarray | None = None    # [steps, B] data indices of each update's minibatch (first run's)
+    batch_idx: np.ndarray | None = None    # [steps, runs, B] data indices of each update's minibatch (-1: padding)
     problem: ProblemInfo | None = field(default=None, compare=False)
 
     @property

@@ -185,7 +185,9 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
 
     idx, w, batch_keep = _batches(p)
     noise = sc.train.grad_noise
-    gen = torch.Generator(device=dev).manual_seed(sc.seed) if noise > 0 else None
+    # drawn on the CPU from the scene's seed, in blocks of steps, so every device sees the same noise
+    gen = torch.Generator().manual_seed(sc.seed) if noise > 0 else None
+    noise_block = max(1, min(S, (1 << 22) // max(1, R * P)))
     thr = sc.train.divergence_threshold
 
     H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev)
@@ -199,30 +201,38 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
         L = prob.loss(xg, None if idx is None else idx[t], None if w is None else w[t])
         (g,) = torch.autograd.grad(L.sum(), xg)
         if gen is not None:
-            g = g + noise * torch.randn(g.shape, generator=gen, dtype=dt, device=dev)
+            if t % noise_block == 0:
+                eps = torch.randn((noise_block, R, P), generator=gen, dtype=dt).to(dev)
+            g = g + noise * eps[t % noise_block]
         u = torch.empty_like(g)
         ctx_lr = lr[t]
         for i, (sl, tr, state) in enumerate(groups):
             u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
             groups[i] = (sl, tr, state)
         x_new = x - ctx_lr * u
-        alive = diverged < 0
-        bad = alive & (~torch.isfinite(x_new).all(1) | (x_new.abs().amax(1) > thr)
-                       | ~torch.isfinite(L.detach()) | (L.detach() > thr))
-        diverged = torch.where(bad, torch.full_like(diverged, t + 1), diverged)
-        moving = (diverged < 0) & active[t]
+        # divergence: the loss at step t, or the parameters of step t+1, non-finite or past the threshold
+        running = (diverged < 0) & active[t]
+        Ld = L.detach()
+        bad_loss = running & (~torch.isfinite(Ld) | (Ld.abs() > thr))
+        bad_x = running & ~bad_loss & (~torch.isfinite(x_new).all(1) | (x_new.abs().amax(1) > thr))
+        diverged = torch.where(bad_loss, torch.full_like(diverged, t), diverged)
+        diverged = torch.where(bad_x, torch.full_like(diverged, t + 1), diverged)
+        moving = running & ~bad_loss
         H_grads[t] = g
         H_upd[t] = u
-        H_params[t + 1] = torch.where((diverged < 0)[:, None] | bad[:, None], x_new, x)
-        x = torch.where(moving[:, None], x_new, x)
+        H_params[t + 1] = torch.where(moving[:, None], x_new, x)
+        x = torch.where((moving & ~bad_x)[:, None], x_new, x)
 
     params = H_params.cpu().numpy()
     loss = _full_loss(prob, H_params)
-    div = diverged.cpu().numpy()
+    grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
+    div = _first_divergence(loss, diverged.cpu().numpy(), thr)
     for r in np.nonzero(div >= 0)[0]:
-        k = div[r]
+        k = div[r]            # params[k] / loss[k] is the last point recorded, the one past the bound
         params[k + 1:, r] = np.nan
         loss[k + 1:, r] = np.nan
+        grads[k:, r] = np.nan
+        updates[k:, r] = np.nan
     lr_np = lr_np.copy()
     epoch = None
     if prob.n is not None and p.steps_per_epoch:
@@ -230,10 +240,19 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
         epoch = np.arange(S + 1) / per
     opt_idx = np.array([r.entry for r in runs])
     return History(
-        params=params, loss=loss, grads=H_grads.cpu().numpy(), updates=H_upd.cpu().numpy(), lr=lr_np,
+        params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
         diverged_at=div.astype(np.int64), labels=tuple(r.label for r in runs),
         param_names=tuple(prob.param_names), hparams=hparam_table(runs), optimizer=opt_idx, epoch=epoch,
         batch_idx=batch_keep, problem=prob.info())
+
+
+def _first_divergence(loss: np.ndarray, diverged: np.ndarray, thr: float) -> np.ndarray:
+    """[R] first step whose full-data loss is non-finite or past `thr`, or the step the loop found
+    (minibatch loss or parameters), whichever comes first; -1 for runs that never diverge."""
+    bad = ~np.isfinite(loss) | (np.abs(loss) > thr)
+    first = np.where(bad.any(0), bad.argmax(0), -1)
+    both = np.where((first >= 0) & (diverged >= 0), np.minimum(first, diverged), np.maximum(first, diverged))
+    return both.astype(np.int64)
 
 
 def _full_loss(prob: Problem, params: torch.Tensor, chunk: int = 1 << 16) -> np.ndarray:
