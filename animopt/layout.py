@@ -6,6 +6,7 @@ artists and draws only those, and hands the canvas buffer (RGBA, no copy) to the
 from __future__ import annotations
 
 import functools
+import warnings
 
 import matplotlib
 
@@ -48,27 +49,87 @@ class Canvas:
             raise
 
     def _build(self, title: str, frame_steps: np.ndarray) -> None:
-        r = self.render
+        """The figure: a header band (title, step counter, one legend of the runs when several panels
+        show them) over the panels, laid out once by constrained layout and then frozen."""
+        r, th, h = self.render, self.theme, self.h
         W, H = r.size
-        self.fig = fig = Figure(figsize=((W + 0.5) / r.dpi, (H + 0.5) / r.dpi), dpi=r.dpi)
+        self.fig = fig = Figure(figsize=((W + 0.5) / r.dpi, (H + 0.5) / r.dpi), dpi=r.dpi, layout="constrained")
         self.canvas = FigureCanvasAgg(fig)
-        ctx = ViewCtx(self.h, self.theme, run_colors(self.h.runs, self.theme), frame_steps)
-        top = 0.90 if title else 0.94
-        outer = fig.add_gridspec(len(r.views), 1, left=0.065, right=0.985, bottom=0.085, top=top, hspace=0.42)
+        colors = run_colors(h.runs, th)
+        specs = [spec for row in r.views for spec in row]
+        shared = sum(VIEWS[s.type].shows_runs for s in specs) >= 2
+        ctx = ViewCtx(h, th, colors, frame_steps, legend_runs=not shared)
+        top = self._header(title, colors if shared else None)
+        fig.get_layout_engine().set(rect=(0, 0, 1, top), w_pad=6 / 72, h_pad=6 / 72, wspace=0.03, hspace=0.03)
+        outer = fig.add_gridspec(len(r.views), 1)
         self.views, self.artists = [], []
         for i, row in enumerate(r.views):
-            cells = outer[i].subgridspec(1, len(row), wspace=0.24)
+            cells = outer[i].subgridspec(1, len(row))
             for j, spec in enumerate(row):
                 view = VIEWS[spec.type].cls(dict(spec.options), ctx)
                 self.artists += list(view.setup(fig, cells[j]))
                 self.views.append(view)
-        if title:
-            fig.suptitle(title, fontsize=self.theme.font_size + 4, fontweight="bold", y=0.975)
-        self.counter = Counter(fig, 0.985, 0.975, self.theme.muted, self.theme.font_size)
         self.artists.append(self.counter)
         for a in self.artists:
             a.set_animated(True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine("none")            # the layout is fixed for the clip (and costs nothing more)
+        if any("collapsed" in str(w.message) for w in caught):
+            self._plain_layout(outer, top)       # a figure too small for its fonts: fixed margins
         self._background()
+
+    def _plain_layout(self, outer, top: float) -> None:
+        outer.update(left=0.1, right=0.98, bottom=0.12, top=max(0.3, top - 0.04), hspace=0.45)
+        for ax in self.fig.axes:
+            spec = ax.get_subplotspec()
+            if spec is not None:
+                ax._set_position(spec.get_position(self.fig))
+
+    def _header(self, title: str, colors) -> float:
+        """Title (left of the counter when centring would collide with it), step counter at the right,
+        and the shared legend of the runs below them; returns the top of the panels (figure fraction)."""
+        from .views.base import run_entries
+
+        fig, th = self.fig, self.theme
+        W, H = fig.bbox.width, fig.bbox.height
+        px = fig.dpi / 72.0                                  # pixels per point
+        pad = 0.35 * th.font_size * px
+        renderer = self.canvas.get_renderer()
+        counter_w = len(self.step_text(self.h.steps)) * 0.62 * th.font_size * px + pad
+        y = H - pad
+        if title:
+            size = th.font_size + 4
+            t = fig.text(0.5, y / H, title, ha="center", va="top", fontsize=size, fontweight="bold")
+            while True:
+                w = t.get_window_extent(renderer).width
+                if W / 2 + w / 2 <= W - counter_w:
+                    break
+                if pad + w <= W - counter_w:
+                    t.set_ha("left")
+                    t.set_x(pad / W)
+                    break
+                if size <= th.font_size - 2:
+                    break
+                size -= 1
+                t.set_fontsize(size)
+            y -= (th.font_size + 4) * 1.35 * px
+        else:
+            y -= th.font_size * 1.45 * px
+        self.counter = Counter(fig, 1 - pad / W, 1 - (pad + 0.15 * th.font_size * px) / H, th.muted, th.font_size)
+        if colors is not None:
+            handles, labels = run_entries(self.h, colors)
+            for ncol in range(len(handles), 0, -1):
+                leg = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, y / H), ncols=ncol,
+                                 frameon=False, handlelength=1.8, columnspacing=1.6, borderaxespad=0,
+                                 fontsize=th.font_size - 1)
+                box = leg.get_window_extent(renderer)
+                if box.width <= W - 2 * pad or ncol == 1:
+                    break
+                leg.remove()
+            y -= box.height + 0.2 * th.font_size * px
+        return max(0.5, y / H)
 
     def _background(self) -> None:
         self.canvas.draw()
@@ -78,7 +139,7 @@ class Canvas:
     def step_text(self, step: int) -> str:
         h = self.h
         s = f"step {step:>{len(str(h.steps))}d}/{h.steps}"
-        if h.epoch is not None:
+        if h.epoch is not None and len(h.epoch) > 1 and h.epoch[1] < 1:     # minibatches: epochs say more
             s += f"  epoch {h.epoch[min(step, len(h.epoch) - 1)]:.1f}"
         return s
 

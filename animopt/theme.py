@@ -23,7 +23,8 @@ class Theme:
     truth: str         # true values / minimum
     palette: tuple[str, ...]
     cmap: str          # loss surfaces
-    font_size: float = 12.0
+    fill_alpha: float = 0.32   # shading between contour levels
+    font_size: float = 13.0    # points at the scene's dpi: 18 px at dpi 100, legible in a 720p embed
 
     def rc(self) -> dict:
         return {
@@ -45,7 +46,8 @@ class Theme:
 LIGHT = Theme("light", "#ffffff", "#222222", "#777777", "#e4e4e4", "#555555", "#222222",
               OKABE_ITO, "viridis")
 DARK = Theme("dark", "#16181d", "#e8e8e8", "#9a9a9a", "#2c2f36", "#bbbbbb", "#f0f0f0",
-             ("#56B4E9", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#F0E442", "#0072B2", "#ffffff"), "magma")
+             ("#56B4E9", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#F0E442", "#0072B2", "#ffffff"), "magma",
+             fill_alpha=0.5)
 THEMES = {"light": LIGHT, "dark": DARK}
 
 

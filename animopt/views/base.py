@@ -25,6 +25,7 @@ class ViewCtx:
     colors: list                    # one colour per run
     frame_steps: np.ndarray         # the step of every frame (for precomputation)
     limits_from: History | None = None   # history whose extent sets the axes (shared axes); default: history
+    legend_runs: bool = True        # False when the figure has one shared legend of the runs
 
     @property
     def info(self) -> ProblemInfo | None:
@@ -84,6 +85,8 @@ class ViewDef:
     cls: Callable[..., View]
     doc: str = ""
     check: Callable[[dict, History], list[tuple[str, str]]] = field(default=lambda options, history: [])
+    shows_runs: bool = False        # draws the runs in their colours: a figure with two such panels gets
+                                    # one shared legend of the runs instead of one per panel
 
 
 # ---------------------------------------------------------------- limits
@@ -122,12 +125,17 @@ def healthy(values: np.ndarray, h: History) -> np.ndarray:
 
 
 def run_limits(values: np.ndarray, h: History, pad: float = 0.06, include=(), q: float = 0.5) -> tuple[float, float]:
-    """Axis limits for per-run series `[T, R]` (or `[T, R, k]`): robust percentiles of the healthy runs
-    plus every run's start and `include`."""
+    """Axis limits for per-run series `[T, R]` (or `[T, R, k]`): the healthy runs (see `healthy`) plus
+    every run's start and `include`. The whole range when it is at most 3x the robust one (percentiles
+    q..100-q), so a brief overshoot stays in view; the robust range when a few values are far out."""
     v = np.asarray(values, dtype=np.float64)
     starts = v[0].ravel() if len(v) else ()
-    return robust_limits(healthy(v, h), pad=pad, lo_q=q, hi_q=100 - q,
-                         include=np.concatenate([np.ravel(starts), np.ravel(include)]).astype(np.float64))
+    inc = np.concatenate([np.ravel(starts), np.ravel(include)]).astype(np.float64)
+    vals = healthy(v, h)
+    full = robust_limits(vals, pad=0, lo_q=0, hi_q=100, include=inc)
+    robust = robust_limits(vals, pad=0, lo_q=q, hi_q=100 - q, include=inc)
+    lo, hi = full if (full[1] - full[0]) <= 3 * (robust[1] - robust[0]) else robust
+    return lo - pad * (hi - lo), hi + pad * (hi - lo)
 
 
 def log_scale_wanted(values, decades: float = 2.0) -> bool:
@@ -233,14 +241,14 @@ def show_diverged(texts: dict, h: History, step: int) -> None:
         t.set_visible(bool(step >= h.diverged_at[r]))
 
 
-def legend(ax, ctx: ViewCtx, max_entries: int = 8, extra=(), **kw):
-    """A static legend of the runs (plus `extra` (handle, label) pairs). Past `max_entries` runs it shows
-    the first and last few with an ellipsis, which reads as a colour scale for a sweep."""
+def run_entries(h: History, colors, max_entries: int = 8) -> tuple[list, list]:
+    """(handles, labels) for the runs. Past `max_entries` runs: the first and last few with an ellipsis,
+    which reads as a colour scale for a sweep."""
     from matplotlib.lines import Line2D
 
-    h = ctx.history
     lw = 2.2 if h.runs <= max_entries else 1.6
     idx = list(range(h.runs))
+    k = 0
     if h.runs > max_entries:
         k = max(1, (max_entries - 1) // 2)
         idx = idx[:k] + [None] + idx[-k:]
@@ -250,8 +258,15 @@ def legend(ax, ctx: ViewCtx, max_entries: int = 8, extra=(), **kw):
             handles.append(Line2D([], [], color="none"))
             labels.append(f"… {h.runs - 2 * k} more")
         else:
-            handles.append(Line2D([], [], color=ctx.colors[r], lw=lw))
+            handles.append(Line2D([], [], color=colors[r], lw=lw))
             labels.append(h.labels[r])
+    return handles, labels
+
+
+def legend(ax, ctx: ViewCtx, max_entries: int = 8, extra=(), **kw):
+    """A static legend of the runs (unless the figure has a shared one) plus `extra` (handle, label)
+    pairs; see `run_entries`."""
+    handles, labels = run_entries(ctx.history, ctx.colors, max_entries) if ctx.legend_runs else ([], [])
     for hd, lb in extra:
         handles.append(hd)
         labels.append(lb)

@@ -91,7 +91,7 @@ def contour_levels(Z: np.ndarray, n: int, scale: str) -> tuple[np.ndarray, bool]
         d = z - zmin
         # the innermost level rings about the lowest 2% of the grid: detail where paths end, not a blot
         floor = max(rng * 1e-6, float(np.percentile(d[d > 0], 2)) if (d > 0).any() else rng * 1e-6)
-        return zmin + np.geomspace(floor, rng, n), True
+        return np.concatenate([[zmin], zmin + np.geomspace(floor, rng, n - 1)]), True
     return np.linspace(zmin, zmax, n), False
 
 
@@ -105,8 +105,9 @@ class Contour(View):
         Zc = np.clip(L.Z, None, levels[-1])     # the corners past the last level share its colour
         norm = BoundaryNorm(levels, 256, extend="neither")
         if o.get("filled", True):
-            ax.contourf(L.X, L.Y, Zc, levels=levels, cmap=th.cmap, norm=norm, alpha=0.32, antialiased=True)
-        ax.contour(L.X, L.Y, Zc, levels=levels, cmap=th.cmap, norm=norm, linewidths=0.7, alpha=0.55)
+            ax.contourf(L.X, L.Y, Zc, levels=levels, cmap=th.cmap, norm=norm, alpha=th.fill_alpha,
+                        antialiased=True)
+        ax.contour(L.X, L.Y, Zc, levels=levels[1:], cmap=th.cmap, norm=norm, linewidths=0.7, alpha=0.55)
         if o.get("arrows"):
             _arrows(ax, L, th)
         ax.set_xlim(*L.xlim)
@@ -198,4 +199,5 @@ CONTOUR = ViewDef("contour", {
     "filled": Field("bool", default=True, doc="shade between the contour lines"),
     "arrows": Field("bool", default=False, doc="anti-gradient arrows on a coarse grid"),
     "trail": Field("int", default=0, ge=0, doc="steps of path behind each head; 0: the whole path"),
-}, Contour, "loss contours over two parameters with each run's path", check_landscape)
+}, Contour, "loss contours over two parameters with each run's path", check_landscape,
+    shows_runs=True)

@@ -108,5 +108,5 @@ _FIELDS = {
     "legend": Field("bool", default=True, doc="a legend of the runs"),
 }
 
-LOSS = ViewDef("loss", dict(_FIELDS), Loss, "each run's full-data loss, step by step")
-LR = ViewDef("lr", dict(_FIELDS), LearningRate, "the learning rate each run used, step by step")
+LOSS = ViewDef("loss", dict(_FIELDS), Loss, "each run's full-data loss, step by step", shows_runs=True)
+LR = ViewDef("lr", dict(_FIELDS), LearningRate, "the learning rate each run used, step by step", shows_runs=True)

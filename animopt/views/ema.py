@@ -41,9 +41,9 @@ class EMA(View):
         ax.set_ylabel("value")
         ax.set_title(o.get("title") or ("Exponential moving averages" + (" (bias-corrected)" if bc else "")))
         pal = th.palette
-        self.lines = [ax.plot(self.t, self.walk, color=pal[0], lw=1.3, label="random walk g")[0]]
+        self.lines = [ax.plot(self.t, self.walk, color=th.data, lw=1.2, alpha=0.9, label="random walk g")[0]]
         for i, b in enumerate(betas):
-            self.lines.append(ax.plot(self.t, self.avgs[i], color=pal[(i + 1) % len(pal)], lw=2.4,
+            self.lines.append(ax.plot(self.t, self.avgs[i], color=pal[i % len(pal)], lw=2.4,
                                       label=f"EMA  β = {b:g}")[0])
         ax.legend(loc="best")
         self.series = [self.walk, *self.avgs]
@@ -62,7 +62,8 @@ def _beta_ok(betas):
 
 
 EMA_VIEW = ViewDef("ema", {
-    "betas": Field("numbers", default=(0.9, 0.98), min_length=1, check=_beta_ok, doc="smoothing factors, each in [0, 1)"),
+    "betas": Field("numbers", default=(0.9, 0.98), min_length=1, check=_beta_ok,
+                   doc="smoothing factors, each in [0, 1)"),
     "steps": Field("int", default=200, ge=2, le=100_000, doc="length of the random walk"),
     "seed": Field("int", default=0, ge=0, doc="seed of the random walk"),
     "bias_correction": Field("bool", default=False, doc="divide by 1 - beta^t (Adam's correction)"),

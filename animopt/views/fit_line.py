@@ -93,4 +93,5 @@ FIT_LINE = ViewDef("fit_line", {
     "title": Field("str", doc="panel title"),
     "highlight_batch": Field("bool", default=False, doc="ring the points of the current minibatch"),
     "legend": Field("bool", default=True, doc="a legend of the runs, the data and the true line"),
-}, FitLine, "the data and each run's current line", _check)
+}, FitLine, "the data and each run's current line", _check,
+    shows_runs=True)

@@ -17,7 +17,7 @@ class Grads(View):
         S = h.grads.shape[0]
         self.t = np.arange(S)
         self.keep = decimate(S, 3000)
-        sub = cell.subgridspec(2, 1, hspace=0.12)
+        sub = cell.subgridspec(2, 1)
         top = fig.add_subplot(sub[0])
         bot = fig.add_subplot(sub[1], sharex=top)
         self.axes = (top, bot)
@@ -69,4 +69,5 @@ GRADS = ViewDef("grads", {
     "param": Field("str", doc="the parameter (default: the first)"),
     "title": Field("str"),
     "legend": Field("bool", default=True, doc="a legend of the runs"),
-}, Grads, "one parameter's raw minibatch gradient against the update direction applied", _check)
+}, Grads, "one parameter's raw minibatch gradient against the update direction applied", _check,
+    shows_runs=True)

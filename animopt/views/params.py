@@ -42,7 +42,7 @@ class Params(View):
         n = len(self.idx)
         cols = 1 if n <= 3 else 2
         rows = math.ceil(n / cols)
-        sub = cell.subgridspec(rows, cols, hspace=0.55 if rows > 1 else 0.3, wspace=0.32)
+        sub = cell.subgridspec(rows, cols)
         truth, tword = None, ""
         if info is not None and info.true_params is not None:
             truth, tword = np.asarray(info.true_params), "true"
@@ -99,4 +99,5 @@ PARAMS = ViewDef("params", {
     "params": Field("strs", min_length=1, doc="parameters to show (default: all of a problem with up to 6, "
                                               "else the 4 that moved most)"),
     "legend": Field("bool", default=True, doc="a legend of the runs"),
-}, Params, "each parameter against the step, one panel each, true values dashed", _check)
+}, Params, "each parameter against the step, one panel each, true values dashed", _check,
+    shows_runs=True)

@@ -34,6 +34,10 @@ class Surface(View):
         ax.set_ylabel(h.param_names[L.j], labelpad=2)
         ax.set_zlabel("log₁₀ loss" if self.log else "loss", labelpad=2)
         ax.tick_params(labelsize=th.font_size - 4, pad=0)
+        from matplotlib.ticker import MaxNLocator
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_major_locator(MaxNLocator(4))
+        ax.set_box_aspect((1.35, 1.0, 0.75), zoom=0.98)
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.set_pane_color((*_rgb(th.background), 0.0))
             axis._axinfo["grid"]["color"] = th.grid
@@ -74,8 +78,8 @@ class Surface(View):
             on_top = ax.plot(m[:, 0], m[:, 1], mz, ls="", marker="*", ms=15, color=th.truth, mec=th.background,
                              mew=0.8, zorder=7)
             extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth), "minimum"))
-        if o.get("legend", True):
-            legend(ax, ctx, extra=extra, loc="upper left", bbox_to_anchor=(0.0, 1.0))
+        if o.get("legend", True) and ctx.legend_runs:
+            legend(ax, ctx, extra=extra, loc="upper left", bbox_to_anchor=(-0.05, 1.0))
         self.notes = diverged_note(ax, ctx, y0=0.80)
         return [*self.lines, *self.heads, *on_top, *self.notes.values()]
 
@@ -124,4 +128,5 @@ SURFACE = ViewDef("surface", {
     "elev": Field("number", default=32.0, ge=-90, le=90, doc="camera elevation, degrees"),
     "azim": Field("number", default=-60.0, doc="camera azimuth at the start, degrees"),
     "rotate": Field("number", default=0.0, doc="degrees the camera turns over the clip (0: still camera)"),
-}, Surface, "the loss as a 3-D surface with each run's path on it", check_landscape)
+}, Surface, "the loss as a 3-D surface with each run's path on it", check_landscape,
+    shows_runs=True)

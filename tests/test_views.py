@@ -1,0 +1,290 @@
+"""Views and layout on a small synthetic History (numpy only): every view builds and draws, limits stay
+fixed, finite and unsquashed with a diverging run present, the "diverged at step k" note shows from
+step k, option errors name their key, and the timeline/layout features hold."""
+import numpy as np
+import pytest
+
+from animopt.history import History
+from animopt.info import ProblemInfo
+from animopt.layout import Canvas, check_views
+from animopt.scene import parse_scene
+from animopt.spec import SceneError
+from animopt.timeline import frame_steps
+from animopt.views import VIEWS
+from animopt.views.base import ViewCtx, log_scale_wanted, run_limits
+
+STEPS = 40
+DIVERGES = 10           # run 1 diverges at this step
+RUN_VIEWS = ["fit_line", "loss", "lr", "contour", "surface", "params", "grads"]
+
+
+def line_history(steps=STEPS, diverge=True) -> History:
+    """Gradient descent on y = 2x + 1 from three runs; run 1 (lr 2.5) blows up."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 30)
+    y = 2 * x + 1 + 0.3 * rng.standard_normal(30)
+
+    def loss(p):
+        p = np.atleast_2d(p)
+        return ((p[:, :1] * x + p[:, 1:2] - y) ** 2).mean(1)
+
+    def grad(p):
+        r = p[0] * x + p[1] - y
+        return np.array([2 * (r * x).mean(), 2 * r.mean()])
+
+    lrs = [0.3, 2.5 if diverge else 0.2, 0.1]
+    R = len(lrs)
+    params = np.zeros((steps + 1, R, 2))
+    grads = np.zeros((steps, R, 2))
+    upd = np.zeros((steps, R, 2))
+    params[0] = [-1.0, 3.0]
+    div = np.full(R, -1)
+    for r, lr in enumerate(lrs):
+        m = np.zeros(2)
+        for t in range(steps):
+            g = grad(params[t, r])
+            m = 0.8 * m + g if r == 2 else g           # run 2: momentum, a smoothed update
+            grads[t, r], upd[t, r] = g, m
+            params[t + 1, r] = params[t, r] - lr * m
+            if div[r] < 0 and (np.abs(params[t + 1, r]).max() > 1e6):
+                div[r] = t + 1
+    lossv = np.stack([loss(params[t]) for t in range(steps + 1)])
+    for r in np.nonzero(div >= 0)[0]:
+        params[div[r] + 1:, r] = np.nan
+        lossv[div[r] + 1:, r] = np.nan
+    A = np.stack([x, np.ones_like(x)], 1)
+    mn = np.linalg.lstsq(A, y, rcond=None)[0]
+    info = ProblemInfo("line", ("a", "b"), {"x": x, "y": y}, true_params=np.array([2.0, 1.0]), minimum=mn,
+                       min_loss=float(loss(mn)[0]), window=np.array([[-3.0, 5.0], [-2.0, 4.0]]), loss_fn=loss)
+    bidx = np.tile(np.arange(5), (steps, 1))
+    return History(params=params, loss=lossv, grads=grads, updates=upd, lr=np.tile(lrs, (steps, 1)).astype(float),
+                   diverged_at=div, labels=("GD", "GD lr=2.5", "Momentum"), param_names=("a", "b"),
+                   batch_idx=bidx, problem=info)
+
+
+@pytest.fixture(scope="module")
+def hist():
+    h = line_history()
+    assert h.diverged_at[1] == DIVERGES and (h.diverged_at[[0, 2]] < 0).all()
+    return h
+
+
+def scene_render(views: str, extra: str = ""):
+    text = f"""
+[problem]
+type = "line"
+a = 2.0
+b = 1.0
+[train]
+steps = 5
+[[optimizer]]
+type = "sgd"
+lr = 0.1
+[render]
+views = {views}
+size = [320, 180]
+dpi = 40
+frames = 10
+{extra}
+"""
+    return parse_scene(text)
+
+
+def canvas(h, views, extra=""):
+    r = scene_render(views, extra).render
+    check_views(r, h, "<test>")
+    return Canvas(r, h, "Title", frame_steps(h.steps, 10))
+
+
+def all_limits(fig):
+    out = []
+    for ax in fig.axes:
+        lim = [ax.get_xlim(), ax.get_ylim()]
+        if hasattr(ax, "get_zlim"):
+            lim.append(ax.get_zlim())
+        out.append(np.array(lim, dtype=float))
+    return out
+
+
+@pytest.mark.parametrize("view", RUN_VIEWS + ["ema"])
+def test_view_draws_with_fixed_finite_limits(view, hist):
+    with canvas(hist, f'["{view}"]') as c:
+        before = all_limits(c.fig)
+        imgs = [c.rgb(s) for s in (0, DIVERGES - 1, DIVERGES + 3, STEPS)]
+        after = all_limits(c.fig)
+    assert imgs[0].shape == (180, 320, 3)
+    assert all(img.std() > 5 for img in imgs)                 # something is drawn
+    assert not np.array_equal(imgs[0], imgs[-1])              # and it moves
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(b, a)                   # nothing jumps during the clip
+        assert np.isfinite(a).all()
+
+
+def test_diverging_run_does_not_squash_the_axes(hist):
+    with canvas(hist, '[["fit_line", "loss", "contour"], ["params", "grads", "surface"]]') as c:
+        v = {type(x).__name__: x for x in c.views}
+        # the healthy runs stay within a few units; the diverged one went past 1e6
+        assert np.ptp(v["Contour"].ax.get_xlim()) < 20 and np.ptp(v["Contour"].ax.get_ylim()) < 20
+        assert np.ptp(v["FitLine"].ax.get_ylim()) < 20
+        lo, hi = v["Loss"].ax.get_ylim()
+        assert hi < 1e3 * np.nanmax(hist.loss[:, [0, 2]])
+        for ax in v["Params"].axes:
+            assert np.ptp(ax.get_ylim()) < 20
+        assert all(np.ptp(ax.get_ylim()) < 100 for ax in v["Grads"].axes)
+        assert np.ptp(v["Surface"].ax.get_xlim()) < 20
+
+
+def test_run_limits_ignore_a_blow_up(hist):
+    lo, hi = run_limits(hist.params[..., 0], hist)
+    healthy = hist.params[:, [0, 2], 0]
+    assert lo <= healthy.min() and hi >= healthy.max()
+    assert hi - lo < 3 * (healthy.max() - healthy.min())
+
+
+@pytest.mark.parametrize("view", RUN_VIEWS)
+def test_diverged_note_shows_from_its_step(view, hist):
+    with canvas(hist, f'["{view}"]') as c:
+        notes = [a for a in c.artists if hasattr(a, "get_text") and "diverged at step" in str(a.get_text())]
+        assert notes and all(f"GD lr=2.5 diverged at step {DIVERGES}" == n.get_text() for n in notes)
+        c.frame(DIVERGES - 1)
+        assert not any(n.get_visible() for n in notes)
+        c.frame(DIVERGES)
+        assert all(n.get_visible() for n in notes)
+
+
+def test_diverged_run_stops_being_drawn(hist):
+    with canvas(hist, '["fit_line"]') as c:
+        (view,) = c.views
+        c.frame(STEPS)
+        assert not view.lines[1].get_visible() and view.lines[0].get_visible()
+
+
+@pytest.mark.parametrize("views,key", [
+    ('[{ type = "contour", params = ["a", "zz"] }]', "render.views[0].params"),
+    ('["loss", { type = "surface", params = ["b", "q"] }]', "render.views[1].params"),
+    ('[{ type = "params", params = ["c"] }]', "render.views[0].params"),
+    ('[[{ type = "grads", param = "w" }], ["loss"]]', "render.views[0][0].param"),
+])
+def test_option_that_does_not_fit_the_problem_names_its_key(views, key, hist):
+    r = scene_render(views).render
+    with pytest.raises(SceneError) as e:
+        check_views(r, hist, "s.toml")
+    ((_, k, msg),) = e.value.problems
+    assert k == key and "not a parameter" in msg and "'a', 'b'" in msg
+
+
+@pytest.mark.parametrize("views,key", [
+    ('[{ type = "contour", levels = 1 }]', "render.views[0].levels"),
+    ('[{ type = "contour", params = ["a"] }]', "render.views[0].params"),
+    ('[{ type = "surface", rotate = "fast" }]', "render.views[0].rotate"),
+    ('[{ type = "ema", betas = [0.9, 1.5] }]', "render.views[0].betas"),
+    ('[{ type = "loss", scale = "logg" }]', "render.views[0].scale"),
+    ('[{ type = "contour", levles = 30 }]', "render.views[0].levles"),
+])
+def test_bad_option_is_a_scene_error_naming_its_key(views, key):
+    with pytest.raises(SceneError) as e:
+        scene_render(views)
+    assert key in [k for _, k, _ in e.value.problems]
+
+
+def test_contour_levels_are_log_spaced_when_the_loss_spans_decades(hist):
+    from animopt.views.contour import contour_levels, landscape
+
+    ctx = ViewCtx(hist, None, ["k"] * hist.runs, np.arange(3))
+    L = landscape(ctx, None, 40)
+    assert L.Z.shape == (40, 40) and np.isfinite(L.Z).all()
+    # the grid holds the window and every healthy path
+    assert L.xlim[0] <= -3 and L.xlim[1] >= 5
+    lv, log = contour_levels(L.Z, 20, "auto")
+    assert log and len(lv) == 20 and (np.diff(lv) > 0).all()
+    gaps = np.diff(lv[1:])
+    assert gaps[-1] > 20 * gaps[0]
+    lv, log = contour_levels(L.Z, 20, "linear")
+    assert not log and np.allclose(np.diff(lv), np.diff(lv)[0])
+
+
+def test_log_scale_with_exact_zeros():
+    v = np.array([[100.0, 0.0], [1.0, 0.0], [1e-3, 0.0]])
+    assert log_scale_wanted(v)
+    assert not log_scale_wanted(np.array([1.0, 2.0, 0.0]))
+    assert not log_scale_wanted(np.array([-1.0, 100.0, 1e-5]))
+
+
+def test_loss_view_goes_log_and_keeps_zeros_on_the_floor(hist):
+    h = line_history(diverge=False)
+    loss = h.loss.copy()
+    loss[-5:, 0] = 0.0                                  # an exact fit
+    from dataclasses import replace
+    h = replace(h, loss=loss)
+    with canvas(h, '[{ type = "loss", scale = "log" }]') as c:
+        (view,) = c.views
+        assert view.ax.get_yscale() == "log"
+        c.frame(h.steps)
+        y = view.lines[0].get_ydata()
+        assert np.isfinite(y).all() and y[-1] >= view.ax.get_ylim()[0]
+
+
+def test_params_picks_a_few_of_many_parameters():
+    from animopt.views.params import AUTO_PICK, pick_params
+
+    rng = np.random.default_rng(1)
+    P, S = 40, 10
+    p = np.cumsum(rng.normal(0, 0.01, (S + 1, 2, P)), 0)
+    p[:, :, 7] += np.linspace(0, 5, S + 1)[:, None]   # the one that moves most
+    h = History(params=p, loss=np.ones((S + 1, 2)), grads=np.zeros((S, 2, P)), updates=np.zeros((S, 2, P)),
+                lr=np.ones((S, 2)), diverged_at=np.array([-1, -1]), labels=("x", "y"),
+                param_names=tuple(f"w{i}" for i in range(P)))
+    idx = pick_params(h, None)
+    assert len(idx) == AUTO_PICK and 7 in idx
+    assert pick_params(h, ["w3", "w1"]) == [3, 1]
+
+
+def test_ema_follows_the_clip_and_seed():
+    from animopt.views.ema import ema, random_walk
+
+    w = random_walk(50, 3)
+    np.testing.assert_array_equal(w, random_walk(50, 3))
+    assert not np.array_equal(w, random_walk(50, 4))
+    e = ema(w, 0.9)
+    assert e[0] == pytest.approx(0.1 * w[0])
+    assert np.abs(np.diff(e)).mean() < np.abs(np.diff(w)).mean()      # smoother
+    h = line_history()
+    ctx = ViewCtx(h, None, [], frame_steps(h.steps, 11, hold_frames=4))
+    assert ctx.clip_fraction(0) == 0 and ctx.clip_fraction(h.steps) == 1
+    assert ctx.clip_fraction(h.steps // 2) == pytest.approx(0.5, abs=0.06)
+
+
+def test_log_timeline_spends_frames_early_without_repeats():
+    lin = frame_steps(1200, 180, "linear")
+    log = frame_steps(1200, 180, "log", hold_frames=30)
+    assert log[0] == 0 and log[179] == 1200 and (log[180:] == 1200).all() and len(log) == 210
+    assert (np.diff(log[:180]) >= 1).all()                   # monotone, no early step shown twice
+    assert log[90] < lin[90] / 2                             # half the clip on the early steps
+    few = frame_steps(20, 60, "log")
+    assert few[0] == 0 and few[-1] == 20 and (np.diff(few) >= 0).all()
+
+
+def test_grid_layout_shares_one_legend_and_counts_steps(hist):
+    with canvas(hist, '[["fit_line", "contour"], ["params", "loss", "ema"]]', 'theme = "dark"') as c:
+        assert len(c.fig.legends) == 1                      # one legend of the runs for the figure
+        labels = [t.get_text() for t in c.fig.legends[0].get_texts()]
+        assert labels == list(hist.labels)
+        assert all(v.ctx.legend_runs is False for v in c.views)
+        assert c.step_text(7) == f"step  7/{STEPS}"
+        assert c.fig.get_facecolor()[:3] != (1.0, 1.0, 1.0)
+        # row 1 above row 2, every axes inside the figure, below the header
+        boxes = [ax.get_position() for ax in c.fig.axes]
+        assert all(0 <= b.x0 and b.x1 <= 1 and 0 <= b.y0 and b.y1 <= 0.95 for b in boxes)
+    with canvas(hist, '["fit_line"]') as c:
+        assert not c.fig.legends and c.views[0].ax.get_legend() is not None
+
+
+def test_rotating_surface_recaptures_the_background(hist):
+    with canvas(hist, '[{ type = "surface", rotate = 90 }]') as c:
+        (view,) = c.views
+        a0 = c.rgb(0)
+        az0 = view.ax.azim
+        a1 = c.rgb(STEPS)
+        assert view.ax.azim == pytest.approx(az0 + 90)
+        assert not np.array_equal(a0, a1)
+        assert view.background_changed(STEPS) is False       # already there
