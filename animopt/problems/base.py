@@ -88,6 +88,21 @@ def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     return (sq * weight).sum(-1)
 
 
+def finite(v) -> str | None:
+    """A Field check: numbers that are not inf or nan (data and landscapes must be finite)."""
+    return None if np.all(np.isfinite(np.asarray(v, dtype=np.float64))) else "expected finite numbers, not inf"
+
+
+def least_squares(A: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """The (minimum-norm) least-squares solution of A w = Y, or None when the numbers defeat it."""
+    try:
+        with np.errstate(all="ignore"):
+            sol = np.linalg.lstsq(A, Y, rcond=None)[0]
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    return sol if np.all(np.isfinite(sol)) else None
+
+
 def window_around(*points, margin: float = 0.5, min_margin: float = 1.0) -> np.ndarray:
     """A `[P, 2]` plotting range holding every given point (None skipped), widened on each side by
     `margin` times its span, and by at least `min_margin`."""

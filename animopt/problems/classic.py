@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..spec import Field
-from .base import BuildCtx, Problem, ProblemDef
+from .base import BuildCtx, Problem, ProblemDef, finite
 
 TAU = 2 * math.pi
 
@@ -131,7 +131,8 @@ SURFACES = (
     Surface("rosenbrock", "Rosenbrock's banana valley (a - x)^2 + b (y - x^2)^2; minimum (a, a^2)",
             _rosen_f, _rosen_g, lambda o: [(o["a"], o["a"] ** 2)], _rosen_window,
             lambda o: (-1.2 * max(1.0, abs(o["a"])), max(1.0, o["a"] ** 2)),
-            fields={"a": Field("number", default=1.0), "b": Field("number", default=100.0, gt=0)}),
+            fields={"a": Field("number", default=1.0, check=finite),
+                    "b": Field("number", default=100.0, gt=0, check=finite)}),
     Surface("beale", "Beale's function; minimum (3, 0.5), flat plateaus and steep walls",
             _beale_f, _beale_g, lambda o: [(3.0, 0.5)], lambda o: ((-4.5, 4.5), (-4.5, 4.5)),
             lambda o: (1.0, 1.5), stationary=lambda o: [(0.0, 1.0)]),
@@ -143,7 +144,7 @@ SURFACES = (
             stationary=lambda o: [(-0.2708445906673476, -0.9230385564799815)]),   # the local maximum
     Surface("rastrigin", "Rastrigin's egg crate 2A + sum(x^2 - A cos(2 pi x)); minimum (0, 0)",
             _rastrigin_f, _rastrigin_g, lambda o: [(0.0, 0.0)], lambda o: ((-5.12, 5.12), (-5.12, 5.12)),
-            lambda o: (-3.2, 2.6), fields={"A": Field("number", default=10.0, ge=0)}),
+            lambda o: (-3.2, 2.6), fields={"A": Field("number", default=10.0, ge=0, check=finite)}),
     Surface("saddle", "the saddle x^2 - y^2: a stationary point at (0, 0) and no minimum",
             lambda x, y, o: x ** 2 - y ** 2, lambda x, y, o: (2 * x, -2 * y), lambda o: [],
             lambda o: ((-2.0, 2.0), (-2.0, 2.0)), lambda o: (-1.5, 0.05), stationary=lambda o: [(0.0, 0.0)]),

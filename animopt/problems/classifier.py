@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..spec import Field, SceneError
-from .base import BuildCtx, Problem, ProblemDef, mse, weight_names, window_around
+from .base import BuildCtx, Problem, ProblemDef, least_squares, mse, weight_names, window_around
 from .data import finite_or_error, problems_of, read_npz_arrays
 
 MAX_PARAMS = 1_000_000
@@ -37,8 +37,8 @@ class Classifier(Problem):
         self.default_init = (0.0,) * len(self.param_names)
         self.minimum = None
         if loss == "mse":   # least squares on one-hot targets (the smallest such weights: pixels may be constant)
-            sol = np.linalg.lstsq(np.hstack([self._X, np.ones((self.n, 1))]), onehot, rcond=None)[0]
-            self.minimum = np.concatenate([sol[:-1].ravel(), sol[-1]])
+            sol = least_squares(np.hstack([self._X, np.ones((self.n, 1))]), onehot)
+            self.minimum = None if sol is None else np.concatenate([sol[:-1].ravel(), sol[-1]])
         self.window = window_around(self.minimum, self.default_init, margin=0.25, min_margin=0.5)
 
     def logits(self, params, idx=None):
@@ -94,6 +94,8 @@ def _load(v, base_dir: Path, file: str) -> tuple[np.ndarray, np.ndarray, int]:
         if not path.is_file():
             raise SceneError.one(file, "problem.npz", f"no such file: {path}")
         X, y = read_npz_arrays(path, (("X",), ("y", "Y")), file, "problem.npz")
+        if X.ndim > 2:            # images [n, h, w]: one feature per pixel
+            X = X.reshape(len(X), -1)
         if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
             raise SceneError.one(file, "problem.npz", f"{path}: expected X [n, features] and y [n] with the same "
                                  f"n >= 1, got shapes {list(X.shape)} and {list(y.shape)}")

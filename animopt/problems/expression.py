@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..spec import REQUIRED, Field
-from .base import BuildCtx, Problem, ProblemDef
+from .base import BuildCtx, Problem, ProblemDef, finite
 
 MAX_LENGTH = 2000        # characters of a formula
 MAX_DEPTH = 64           # nesting of operations
@@ -222,7 +222,7 @@ class Expression(Problem):
 FIELDS = {
     "f": Field("str", default=REQUIRED, doc='the loss, e.g. "x**2 + 10*y**2" (+ - * / **, sin, exp, log, ...)'),
     "params": Field("strs", default=("x", "y"), min_length=1, doc="the parameter names, in order"),
-    "minimum": Field("numbers", doc="the known minimum (drawn on maps)"),
+    "minimum": Field("numbers", doc="the known minimum (drawn on maps)", check=finite),
     "window": Field("any", doc="plotting range, one [lo, hi] per parameter (default: minimum or 0, +-2)"),
 }
 
@@ -248,7 +248,8 @@ def _check(v, base_dir):
     if w is not None:
         num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)  # noqa: E731
         ok = isinstance(w, list) and len(w) == P and all(
-            isinstance(p, list) and len(p) == 2 and all(num(x) for x in p) and p[0] < p[1] for p in w)
+            isinstance(p, list) and len(p) == 2 and all(num(x) and math.isfinite(x) for x in p) and p[0] < p[1]
+            for p in w)
         if not ok:
             errs.append(("window", f"expected {P} pair(s) [lo, hi] with lo < hi, one per parameter"))
     return errs

@@ -6,8 +6,8 @@ import torch
 
 from .. import limits
 from ..spec import Field
-from .base import BuildCtx, Problem, ProblemDef, mse
-from .data import read_csv_columns, check_data_source
+from .base import BuildCtx, Problem, ProblemDef, finite, least_squares, mse
+from .data import check_data_source, finite_or_error, read_csv_columns
 
 
 class Line(Problem):
@@ -22,10 +22,11 @@ class Line(Problem):
         self.n = len(x)
         self.true_params = true
         A = np.stack([self._x, np.ones_like(self._x)], 1)
-        self.minimum = np.linalg.lstsq(A, self._y, rcond=None)[0]
+        self.minimum = least_squares(A, self._y)
         self.default_init = (0.0, 0.0)
-        span = np.abs(self.minimum) + 1.0
-        self.window = np.stack([self.minimum - 2 * span, self.minimum + 2 * span], 1)
+        centre = self.minimum if self.minimum is not None else np.zeros(2)
+        span = np.abs(centre) + 1.0
+        self.window = np.stack([centre - 2 * span, centre + 2 * span], 1)
 
     def loss(self, params, idx=None, weight=None):
         a, b = params[:, :1], params[:, 1:2]
@@ -38,15 +39,15 @@ class Line(Problem):
 
 
 FIELDS = {
-    "a": Field("number", doc="true slope of the synthetic data"),
-    "b": Field("number", doc="true intercept of the synthetic data"),
+    "a": Field("number", doc="true slope of the synthetic data", check=finite),
+    "b": Field("number", doc="true intercept of the synthetic data", check=finite),
     "n": Field("int", default=30, ge=1, le=limits.MAX_DATA_POINTS, doc="synthetic points"),
-    "x_range": Field("numbers", default=(-10.0, 10.0), length=2, doc="x drawn uniformly in [lo, hi)"),
+    "x_range": Field("numbers", default=(-10.0, 10.0), length=2, doc="x drawn uniformly in [lo, hi)", check=finite),
     "integer_x": Field("bool", default=False, doc="draw integer x in [lo, hi) with numpy's legacy "
                        "RandomState(seed).randint, as seed 002 did, instead of uniform reals"),
-    "noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to y"),
-    "x": Field("numbers", min_length=1, doc="explicit data: x values"),
-    "y": Field("numbers", min_length=1, doc="explicit data: y values"),
+    "noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to y", check=finite),
+    "x": Field("numbers", min_length=1, doc="explicit data: x values", check=finite),
+    "y": Field("numbers", min_length=1, doc="explicit data: y values", check=finite),
     "csv": Field("path", doc="data file with columns x,y (relative to the scene file)"),
 }
 
@@ -63,7 +64,9 @@ def _build(v, ctx: BuildCtx) -> Line:
     if v.get("x") is not None:
         x, y = np.array(v["x"]), np.array(v["y"])
     elif v.get("csv"):
-        x, y = read_csv_columns(ctx.base_dir / v["csv"], ("x", "y"), ctx.file, "problem.csv")
+        path = ctx.base_dir / v["csv"]
+        x, y = read_csv_columns(path, ("x", "y"), ctx.file, "problem.csv")
+        finite_or_error({"x": x, "y": y}, path, ctx.file, "problem.csv")
     else:
         lo, hi = v["x_range"]
         if v["integer_x"]:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..spec import Field, SceneError
-from .base import BuildCtx, Problem, ProblemDef, mse, weight_names, window_around
+from .base import BuildCtx, Problem, ProblemDef, finite, least_squares, mse, weight_names, window_around
 from .data import finite_or_error, problems_of, read_npz_arrays
 
 MAX_VALUES = 100_000_000     # numbers of data a synthetic set may hold
@@ -28,8 +28,8 @@ class Linear(Problem):
         self.X = torch.as_tensor(self._X, dtype=ctx.dtype, device=ctx.device)
         self.Y = torch.as_tensor(self._Y, dtype=ctx.dtype, device=ctx.device)
         A = np.hstack([self._X, np.ones((self.n, 1))])
-        sol = np.linalg.lstsq(A, self._Y, rcond=None)[0]          # [I+1, O]: least squares (min norm)
-        self.minimum = np.concatenate([sol[:-1].ravel(), sol[-1]])
+        sol = least_squares(A, self._Y)                             # [I+1, O] (the smallest, if several)
+        self.minimum = None if sol is None else np.concatenate([sol[:-1].ravel(), sol[-1]])
         self.true_params = true
         self.default_init = (0.0,) * len(self.param_names)
         self.window = window_around(self.minimum, self.default_init, true)
@@ -56,6 +56,8 @@ def _shape_of_W(W) -> tuple[int, int] | str:
         return "expected a list of rows of numbers, one row per input: [[w00, w01], [w10, w11]]"
     if len({len(r) for r in W}) > 1:
         return f"every row needs the same number of values (one per output), got {[len(r) for r in W]}"
+    if finite(W):
+        return finite(W)
     return len(W), len(W[0])
 
 
@@ -63,10 +65,12 @@ FIELDS = {
     "inputs": Field("int", ge=1, doc="input features (default: from W, or 2)"),
     "outputs": Field("int", ge=1, doc="outputs (default: from W or B, or 1)"),
     "n": Field("int", default=100, ge=1, doc="synthetic samples"),
-    "x_range": Field("numbers", default=(0.0, 1.0), length=2, doc="inputs drawn uniformly in [lo, hi)"),
-    "noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to Y"),
+    "x_range": Field("numbers", default=(0.0, 1.0), length=2, doc="inputs drawn uniformly in [lo, hi)",
+                     check=finite),
+    "noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to Y", check=finite),
     "W": Field("any", doc="true weights, one row per input (default: drawn from the seed)"),
-    "B": Field("numbers", min_length=1, doc="true biases, one per output (default: drawn from the seed)"),
+    "B": Field("numbers", min_length=1, doc="true biases, one per output (default: drawn from the seed)",
+               check=finite),
     "csv": Field("path", doc="data file with columns x0, x1, ... and y0, y1, ... (or x and y)"),
     "npz": Field("path", doc="data file with arrays X [n, inputs] and Y [n, outputs]"),
 }

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..spec import Field
-from .base import BuildCtx, Problem, ProblemDef
+from .base import BuildCtx, Problem, ProblemDef, finite
 
 
 class Quadratic(Problem):
@@ -40,9 +40,9 @@ class Quadratic(Problem):
 
 
 FIELDS = {
-    "gammas": Field("numbers", default=(5.0, 1.0), min_length=1,
+    "gammas": Field("numbers", default=(5.0, 1.0), min_length=1, check=finite,
                     doc="curvature of each coordinate (one parameter per value)"),
-    "center": Field("numbers", doc="the stationary point (default: the origin)"),
+    "center": Field("numbers", doc="the stationary point (default: the origin)", check=finite),
 }
 
 
