@@ -297,3 +297,14 @@ def test_problem_runs_on_float32():
                     ("quadratic", {"gammas": (1.0, 2.0), "center": None})):
         p = PROBLEMS[name].build(v, ctx)
         assert p.loss(torch.ones(3, 2)).dtype == torch.float32
+
+
+def test_digits_without_scikit_learn_is_a_scene_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    with pytest.raises(SceneError) as e:
+        plan(scene('type = "classifier"'))
+    assert [k for _, k, _ in e.value.problems] == ["problem.npz"]
+    assert "animopt[digits]" in str(e.value) and "data/digits.npz" in str(e.value)
