@@ -53,7 +53,9 @@ class OptimizerDef:
     `fields` holds every key but `type`, `label` and `schedule` (and must include `lr`).
     `build(hp)` gets the hyperparameters of a group of runs: numbers as `[R, 1]` tensors, flags and
     strings as plain values, and returns a Transform. `check(values)` returns error texts as
-    (key, message) for combinations that are wrong together (nesterov without momentum...).
+    (key, message) for combinations that are wrong together (nesterov without momentum...); swept keys
+    arrive as `Sweep`s. `needs_positive_lr(values)` (one run's plain values) is true where the rule
+    divides by the learning rate, so a schedule reaching 0 is an error.
     """
 
     name: str
@@ -61,15 +63,19 @@ class OptimizerDef:
     fields: dict[str, Field]
     build: Callable[[dict[str, Any]], Transform]
     check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
+    needs_positive_lr: Callable[[dict[str, Any]], bool] = field(default=lambda values: False)
 
 
 @dataclass(frozen=True)
 class ScheduleDef:
     """One `schedule = { type = ... }`: `fn(t, lr, total, **options)` gives the learning rate for the
     update indices `t` (numpy int array, 0 for the first update) from the base `lr` and the run's
-    total number of updates. Pure and vectorised over `t`."""
+    total number of updates. Pure and broadcasting over `t` and `lr` (`[S, 1]` x `[K]` -> `[S, K]`).
+    `warmup_target(lr, **options)` is the rate a warmup ramps towards (torch: the param group's
+    `initial_lr`), `lr` unless the schedule sets its own."""
 
     name: str
     fields: dict[str, Field]
     fn: Callable[..., Any]
+    warmup_target: Callable[..., Any] = field(default=lambda lr, **options: lr)
     check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
