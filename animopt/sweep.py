@@ -48,9 +48,11 @@ def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list
     else:
         rng = np.random.default_rng([scene.seed, 1])
         ranges = np.array(init["range"])
+        if len(ranges) == 1:          # one [lo, hi] for every parameter
+            ranges = np.repeat(ranges, n_params, axis=0)
         if len(ranges) != n_params:
             raise SceneError.one(scene.file, "train.init.range",
-                                 f"expected {n_params} [lo, hi] pairs (one per parameter), got {len(ranges)}")
+                                 f"expected {n_params} [lo, hi] pairs (one per parameter) or one for all, got {len(ranges)}")
         u = rng.random((init["random"], n_params))
         pts = [tuple(float(x) for x in row) for row in ranges[:, 0] + u * (ranges[:, 1] - ranges[:, 0])]
     for p in pts:
