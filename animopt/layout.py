@@ -97,7 +97,7 @@ class Canvas:
         px = fig.dpi / 72.0                                  # pixels per point
         pad = 0.35 * th.font_size * px
         renderer = self.canvas.get_renderer()
-        counter_w = len(self.step_text(self.h.steps)) * 0.62 * th.font_size * px + pad
+        counter_w = (len(self.step_text(self.h.steps)) * 0.62 + 2.0) * th.font_size * px + pad   # and a gap
         y = H - pad
         if title:
             size = th.font_size + 4

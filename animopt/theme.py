@@ -10,6 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+# on white, Okabe-Ito's yellow is too faint for a line and its black reads as the dashed truth: those two
+# give way to Paul Tol's olive and wine (still colour-blind safe)
+LIGHT_PALETTE = OKABE_ITO[:6] + ("#999933", "#882255")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Theme:
 
 
 LIGHT = Theme("light", "#ffffff", "#222222", "#777777", "#e4e4e4", "#555555", "#222222",
-              OKABE_ITO, "viridis")
+              LIGHT_PALETTE, "viridis")
 DARK = Theme("dark", "#16181d", "#e8e8e8", "#9a9a9a", "#2c2f36", "#bbbbbb", "#f0f0f0",
              ("#56B4E9", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#F0E442", "#0072B2", "#ffffff"), "magma",
              fill_alpha=0.5)

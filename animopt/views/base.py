@@ -151,9 +151,9 @@ def log_scale_wanted(values, decades: float = 2.0) -> bool:
     return bool(np.log10(np.percentile(pos, 99.5) / np.percentile(pos, 0.5)) > decades)
 
 
-def log_limits(values, max_decades: float = 10.0, pad: float = 1.6) -> tuple[float, float]:
+def log_limits(values, max_decades: float = 10.0, pad: float = 0.05) -> tuple[float, float]:
     """Limits for a log axis: the positive finite values (at most `max_decades` below the top), padded by
-    a factor. Zeros are drawn at the floor."""
+    `pad` of the span in decades (at least 0.03 decade). Zeros are drawn at the floor."""
     v = np.asarray(values, dtype=np.float64).ravel()
     pos = v[np.isfinite(v) & (v > 0)]
     if pos.size == 0:
@@ -162,7 +162,8 @@ def log_limits(values, max_decades: float = 10.0, pad: float = 1.6) -> tuple[flo
     lo = max(float(pos.min()), hi * 10.0 ** -max_decades)
     if hi <= lo:
         lo, hi = lo / 10, hi * 10
-    return lo / pad, hi * pad
+    k = 10.0 ** max(0.03, pad * np.log10(hi / lo))
+    return lo / k, hi * k
 
 
 # ---------------------------------------------------------------- growing curves

@@ -73,7 +73,9 @@ class Params(View):
                 ax.tick_params(axis="x", labelbottom=False)
         self.heads = [ax.scatter(np.zeros(h.runs), np.zeros(h.runs), s=20, c=ctx.colors, zorder=4, linewidths=0)
                       for ax in self.axes]
-        extra = [(Line2D([], [], ls=(0, (5, 3)), color=th.truth, lw=1.3), tword)] if truth is not None else []
+        # the titles name the dashed values; with the runs in this legend, say it there too
+        extra = [(Line2D([], [], ls=(0, (5, 3)), color=th.truth, lw=1.3), tword)] \
+            if truth is not None and ctx.legend_runs else []
         if o.get("legend", True):
             legend(self.axes[0], ctx, extra=extra, loc="best", fontsize=th.font_size - 3)
         self.notes = diverged_note(self.axes[0], ctx, y0=0.95)
