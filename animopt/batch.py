@@ -1,88 +1,450 @@
-"""Many scenes at once: parallel processes, a summary table, a non-zero exit if any failed."""
+"""Many scenes at once: parallel worker processes, up-to-date outputs skipped, progress bars, a table.
+
+Each output file's entry in `<output>/.animopt-cache.json` records a hash of what made it: the scene
+file's bytes, the data files its problem reads, the format, the device override and the animopt
+version. A scene whose outputs all match is skipped (`force` re-renders). Only this process writes
+the cache, after each scene, so an interrupted batch keeps what it finished.
+
+Exit code of `render_many`: 0 when nothing failed, 2 when only bad input failed (a scene that does
+not validate), 1 when anything else failed, 130 when interrupted (Ctrl-C: the scenes being rendered
+stop and leave no partial file; the finished files stay).
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import queue
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import click
 
-from .scene import load_scene
+from .scene import Scene, load_scene
 from .spec import SceneError
+
+CACHE = ".animopt-cache.json"
+
+
+@dataclass
+class Job:
+    index: int
+    scene: Path
+    formats: tuple[str, ...]          # the formats to render (those not up to date)
+    keys: dict[str, str]              # output file name -> hash of what makes it
 
 
 @dataclass
 class Result:
     scene: Path
-    status: str          # rendered, skipped, failed
+    status: str                       # rendered, skipped, failed, interrupted
     detail: str = ""
     seconds: float = 0.0
+    bad_input: bool = False           # failed because the scene (or its data) is wrong
+    files: tuple[str, ...] = field(default_factory=tuple)
 
 
-def render_one(path: Path, output: Path, formats, device, force: bool, progress: bool) -> Result:
-    import time
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
+
+# ---------------------------------------------------------------------------------------- cache
+
+def data_files(scene: Scene) -> list[Path]:
+    """Files the scene's problem reads: string values of its keys (e.g. csv, npz) naming a file
+    relative to the scene."""
+    found = []
+
+    def walk(v):
+        if isinstance(v, str):
+            p = scene.base_dir / v
+            if v and p.is_file():
+                found.append(p)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict) or hasattr(v, "items"):
+            for x in v.values():
+                walk(x)
+
+    walk(scene.problem.options if scene.problem else {})
+    return sorted(set(found))
+
+
+def output_key(scene: Scene, fmt: str, device: str | None = None) -> str:
+    """A hash of everything an output depends on."""
+    from . import __version__
+
+    h = hashlib.sha256()
+    parts = {"animopt": __version__, "scene": scene.digest, "format": fmt, "device": device,
+             "data": {p.name: _file_hash(p) for p in data_files(scene)}}
+    h.update(json.dumps(parts, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _file_hash(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Cache:
+    """`<output>/.animopt-cache.json`: output file name -> {key, size, scene}."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / CACHE
+        self.entries = self._read()
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text())
+            return dict(data.get("outputs", {}))
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+    def fresh(self, out: Path, key: str) -> bool:
+        e = self.entries.get(out.name)
+        try:
+            return bool(e) and e.get("key") == key and e.get("size") == out.stat().st_size
+        except OSError:
+            return False
+
+    def record(self, out: Path, key: str, scene: Path) -> None:
+        self.entries[out.name] = {"key": key, "size": out.stat().st_size, "scene": str(scene)}
+
+    def save(self) -> None:
+        """Merges with what another run may have written meanwhile, then replaces the file atomically."""
+        merged = {**self._read(), **self.entries}
+        tmp = self.path.with_name(f"{CACHE}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"version": 1, "outputs": merged}, indent=1, sort_keys=True) + "\n")
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------ one scene
+
+def render_job(job: Job, output: Path, device: str | None,
+               report: Callable[[int, int], None] | None = None) -> Result:
+    """Renders one scene; every failure becomes a Result (an interrupt too)."""
     from .encode import EncodeError
     from .renderer import render
 
     t0 = time.perf_counter()
+
+    def result(status, detail="", **kw):
+        return Result(job.scene, status, detail, time.perf_counter() - t0, **kw)
+
     try:
-        scene = load_scene(path)
-        bar = None
-        if progress:
-            bar = click.progressbar(length=1, label=path.stem, file=sys.stderr)
-            bar.__enter__()
-
-        def tick(i, n):
-            if bar is not None:
-                bar.length = n
-                bar.update(i - bar.pos)
-
-        try:
-            files = render(scene, output, formats=formats, device=device, progress=tick)
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
-        return Result(path, "rendered", ", ".join(f.name for f in files), time.perf_counter() - t0)
+        scene = load_scene(job.scene)
+        files = render(scene, output, formats=job.formats, device=device, progress=report)
+        names = tuple(f.name for f in files)
+        return result("rendered", ", ".join(names), files=names)
     except SceneError as e:
-        return Result(path, "failed", str(e), time.perf_counter() - t0)
+        return result("failed", str(e), bad_input=True)
+    except KeyboardInterrupt:
+        return result("interrupted", "stopped; no partial file left")
     except EncodeError as e:
-        return Result(path, "failed", str(e), time.perf_counter() - t0)
+        return result("failed", str(e))
+    except Exception as e:          # one scene's crash does not stop the others
+        return result("failed", f"{type(e).__name__}: {e}")
+
+
+# ------------------------------------------------------------------------------------- workers
+
+def _interrupt_once(signum, frame):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not break the clean-up
+    raise KeyboardInterrupt
+
+
+def _worker(jobs, events, output: Path, device) -> None:
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            events.put(("start", job.index, os.getpid()))
+            last = [0.0]
+
+            def report(i, n, index=job.index):
+                now = time.monotonic()
+                if i == n or now - last[0] >= 0.1:
+                    last[0] = now
+                    events.put(("frames", index, i, n))
+
+            res = render_job(job, output, device, report)
+            events.put(("done", job.index, res))
+            if res.status == "interrupted":
+                return
+    except KeyboardInterrupt:
+        return
+
+
+# ------------------------------------------------------------------------------------ progress
+
+class Progress:
+    """A bar per scene being rendered (frames) and one for the batch. On a terminal the bars are
+    redrawn in place; otherwise (asked for with --progress) a status line at most every 2 s."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, enabled: bool, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = self.enabled and self.stream.isatty()
+        self.total = total
+        self.done = 0
+        self.running: dict[int, list] = {}     # index -> [name, frames done, frames]
+        self.drawn = 0
+        self.last = 0.0
+
+    def start(self, index: int, name: str) -> None:
+        self.running[index] = [name, 0, 0]
+        self.draw()
+
+    def frames(self, index: int, i: int, n: int) -> None:
+        if index in self.running:
+            self.running[index][1:] = [i, n]
+        self.draw()
+
+    def finish(self, index: int) -> None:
+        self.running.pop(index, None)
+        self.done += 1
+        self.draw(force=True)
+
+    def _bar(self, frac: float) -> str:
+        k = int(round(frac * self.WIDTH))
+        return "#" * k + "-" * (self.WIDTH - k)
+
+    def lines(self) -> list[str]:
+        w = max([len(r[0]) for r in self.running.values()] + [10])
+        out = []
+        for name, i, n in self.running.values():
+            state = f"{i}/{n} frames" if n else "simulating"
+            out.append(f"{name:<{w}} [{self._bar(i / n if n else 0)}] {state}")
+        part = sum(i / n for _, i, n in self.running.values() if n)
+        out.append(f"{'all scenes':<{w}} [{self._bar((self.done + part) / self.total)}] "
+                   f"{self.done}/{self.total} scenes")
+        return out
+
+    def draw(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < (0.1 if self.tty else 2.0):
+            return
+        self.last = now
+        if self.tty:
+            self._erase()
+            lines = self.lines()
+            self.stream.write("".join(line[:200] + "\x1b[K\n" for line in lines))
+            self.drawn = len(lines)
+        else:
+            parts = [f"{name} {i}/{n}" if n else f"{name} simulating" for name, i, n in self.running.values()]
+            self.stream.write(f"[{self.done}/{self.total} scenes] " + ", ".join(parts) + "\n")
+        self.stream.flush()
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F\x1b[J")
+            self.drawn = 0
+
+    def close(self) -> None:
+        if self.tty:
+            self._erase()
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------- batch
+
+def plan(files: list[Path], output: Path, formats=None, device=None, force: bool = False,
+         cache: Cache | None = None) -> tuple[list[Job], list[Result]]:
+    """Which scenes need rendering (and in which formats); the others are skipped or failed."""
+    from .renderer import outputs
+
+    jobs, results, claimed = [], [], {}
+    for i, f in enumerate(files):
+        try:
+            scene = load_scene(f)
+        except SceneError as e:
+            results.append(Result(f, "failed", str(e), bad_input=True))
+            continue
+        targets = outputs(scene, output, formats)
+        clash = [p for p in targets.values() if p in claimed]
+        if clash:
+            results.append(Result(f, "failed", f"{clash[0]} is also the output of {claimed[clash[0]]}: "
+                                  "rename one of the scene files", bad_input=True))
+            continue
+        claimed.update({p: f for p in targets.values()})
+        keys = {p.name: output_key(scene, fmt, device) for fmt, p in targets.items()}
+        stale = tuple(fmt for fmt, p in targets.items() if force or cache is None or not cache.fresh(p, keys[p.name]))
+        if stale:
+            jobs.append(Job(i, f, stale, keys))
+        else:
+            results.append(Result(f, "skipped", "up to date: " + ", ".join(p.name for p in targets.values())
+                                  + " (--force re-renders)"))
+    return jobs, results
 
 
 def render_many(files: list[Path], output: Path, formats=None, jobs: int | None = None, device=None,
                 force: bool = False, progress: bool = False) -> int:
-    """Renders every scene; prints a table; returns the exit code (0, or 2 if any scene failed)."""
+    """Renders every scene (in `jobs` processes; default: the number of cores); prints a table;
+    returns the exit code."""
+    output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    jobs = min(jobs or os.cpu_count() or 1, len(files))
+    cache = Cache(output)
     results: list[Result] = []
-    if jobs <= 1:
-        for f in files:
-            results.append(render_one(f, output, formats, device, force, progress))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = {pool.submit(render_one, f, output, formats, device, force, False): f for f in files}
-            for fut in as_completed(futs):
-                try:
-                    results.append(fut.result())
-                except Exception as e:  # a crash in one scene does not stop the others
-                    results.append(Result(futs[fut], "failed", f"{type(e).__name__}: {e}"))
+    interrupted = False
+    try:
+        todo, results = plan(files, output, formats, device, force, cache)
+        n = min(jobs or cores(), len(todo))
+        bars = Progress(len(todo), progress)
+
+        def finished(job: Job, res: Result) -> None:
+            results.append(res)
+            bars.finish(job.index)
+            if res.status == "rendered":
+                for name in res.files:
+                    cache.record(output / name, job.keys[name], job.scene)
+                cache.save()
+
+        try:
+            if n <= 1:
+                interrupted = _run_here(todo, output, device, bars, finished)
+            else:
+                interrupted = _run_pool(todo, n, output, device, bars, finished)
+        finally:
+            bars.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    done = {r.scene for r in results}
+    for f in files:
+        if f not in done:
+            results.append(Result(f, "interrupted", "not rendered"))
     order = {f: i for i, f in enumerate(files)}
-    results.sort(key=lambda r: order[r.scene])
+    results.sort(key=lambda r: order.get(r.scene, len(order)))
     print_table(results)
-    return 2 if any(r.status == "failed" for r in results) else 0
+    failed = [r for r in results if r.status == "failed"]
+    if interrupted or any(r.status == "interrupted" for r in results):
+        return 130
+    if not failed:
+        return 0
+    return 2 if all(r.bad_input for r in failed) else 1
+
+
+def _run_here(todo: list[Job], output: Path, device, bars: Progress, finished) -> bool:
+    for job in todo:
+        bars.start(job.index, job.scene.stem)
+        res = render_job(job, output, device, lambda i, n, k=job.index: bars.frames(k, i, n))
+        finished(job, res)
+        if res.status == "interrupted":
+            return True
+    return False
+
+
+def _run_pool(todo: list[Job], n: int, output: Path, device, bars: Progress, finished) -> bool:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    jobs_q, events = ctx.Queue(), ctx.Queue()
+    jobs_q.cancel_join_thread()
+    by_index = {j.index: j for j in todo}
+    for j in todo:
+        jobs_q.put(j)
+    for _ in range(n):
+        jobs_q.put(None)
+    procs = [ctx.Process(target=_worker, args=(jobs_q, events, output, device), daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+    holder: dict[int, int] = {}            # worker pid -> job index it renders
+    pending = set(by_index)
+
+    def handle(ev) -> None:
+        kind, index = ev[0], ev[1]
+        if kind == "start":
+            holder[ev[2]] = index
+            bars.start(index, by_index[index].scene.stem)
+        elif kind == "frames":
+            bars.frames(index, ev[2], ev[3])
+        elif kind == "done" and index in pending:
+            pending.discard(index)
+            finished(by_index[index], ev[2])
+
+    def drain() -> None:
+        while True:
+            try:
+                handle(events.get(timeout=0.05))
+            except queue.Empty:
+                return
+
+    def dead_workers() -> None:
+        """A worker that died without a word (killed, out of memory): its scene failed."""
+        dead = [p for p in procs if not p.is_alive() and holder.get(p.pid) in pending]
+        if dead:
+            drain()                 # what they said before dying
+        for p in dead:
+            k = holder.get(p.pid)
+            if k in pending:
+                pending.discard(k)
+                finished(by_index[k], Result(by_index[k].scene, "failed",
+                                             f"the worker process died (exit code {p.exitcode})"))
+
+    interrupted = False
+    try:
+        while pending:
+            try:
+                handle(events.get(timeout=0.2))
+            except queue.Empty:
+                dead_workers()
+                if not any(p.is_alive() for p in procs):
+                    drain()
+                    break
+    except KeyboardInterrupt:
+        interrupted = True
+        for p in procs:
+            if p.is_alive():
+                try:
+                    os.kill(p.pid, signal.SIGINT)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + 15.0
+        while pending and time.monotonic() < deadline and any(p.is_alive() for p in procs):
+            try:
+                handle(events.get(timeout=0.2))
+            except queue.Empty:
+                pass
+            except KeyboardInterrupt:
+                pass
+    finally:
+        for p in procs:
+            p.join(timeout=2.0)
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=2.0)
+    return interrupted
 
 
 def print_table(results: list[Result]) -> None:
+    if not results:
+        return
     w = max(len(str(r.scene)) for r in results)
     for r in results:
-        line = f"{str(r.scene):<{w}}  {r.status:<8}  {r.seconds:6.1f}s  "
-        detail = r.detail.splitlines()
-        line += detail[0] if detail else ""
-        click.echo(line, err=r.status == "failed")
+        secs = f"{r.seconds:6.1f}s" if r.status in ("rendered", "failed") and r.seconds else "      -"
+        detail = r.detail.splitlines() or [""]
+        click.echo(f"{str(r.scene):<{w}}  {r.status:<11}  {secs}  {detail[0]}")
         for more in detail[1:]:
-            click.echo(" " * (w + 20) + more, err=True)
-    counts = {s: sum(r.status == s for r in results) for s in ("rendered", "skipped", "failed")}
-    click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
+            click.echo(" " * (w + 24) + more)
+    counts = {s: sum(r.status == s for r in results) for s in ("rendered", "skipped", "failed", "interrupted")}
+    click.echo(f"{len(results)} scene(s): " + ", ".join(f"{k} {s}" for s, k in counts.items()
+                                                        if k or s != "interrupted"))
