@@ -27,6 +27,8 @@ class Theme:
     palette: tuple[str, ...]
     cmap: str          # loss surfaces
     fill_alpha: float = 0.32   # shading between contour levels
+    run_cmap: str = "plasma"   # runs past the palette: evenly spaced colours of this map ...
+    run_range: tuple[float, float] = (0.0, 0.85)   # ... over this part of it (what stands out on the background)
     font_size: float = 13.0    # points at the scene's dpi: 18 px at dpi 100, legible in a 720p embed
 
     def rc(self) -> dict:
@@ -50,7 +52,7 @@ LIGHT = Theme("light", "#ffffff", "#222222", "#777777", "#e4e4e4", "#555555", "#
               LIGHT_PALETTE, "viridis")
 DARK = Theme("dark", "#16181d", "#e8e8e8", "#9a9a9a", "#2c2f36", "#bbbbbb", "#f0f0f0",
              ("#56B4E9", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#F0E442", "#0072B2", "#ffffff"), "magma",
-             fill_alpha=0.5)
+             fill_alpha=0.5, run_cmap="viridis", run_range=(0.35, 1.0))
 THEMES = {"light": LIGHT, "dark": DARK}
 
 
@@ -58,5 +60,5 @@ def run_colors(n: int, theme: Theme) -> list:
     """One colour per run: the palette while it lasts, then evenly spaced colours of a colour map."""
     if n <= len(theme.palette):
         return list(theme.palette[:n])
-    cmap = plt.get_cmap("viridis" if theme.name == "light" else "plasma")
-    return [cmap(x) for x in np.linspace(0.0, 0.92, n)]
+    cmap = plt.get_cmap(theme.run_cmap)
+    return [cmap(x) for x in np.linspace(*theme.run_range, n)]

@@ -133,10 +133,16 @@ class Contour(View):
                                 edgecolors=th.background, linewidths=1.2)
         on_top = []
         extra = [(Line2D([], [], ls="", marker="o", ms=7, mfc=th.background, mec=th.muted, mew=1.6), "start")]
-        if info.minimum is not None:
-            on_top = [ax.scatter([info.minimum[L.i]], [info.minimum[L.j]], marker="*", s=220, color=th.truth,
+        mins, saddles = known_points(info, L)
+        if len(saddles):
+            ax.scatter(saddles[:, 0], saddles[:, 1], marker="X", s=70, color=th.muted, edgecolors=th.background,
+                       linewidths=0.8, zorder=3)
+            extra.append((Line2D([], [], ls="", marker="X", ms=8, color=th.muted), "stationary point"))
+        if len(mins):
+            on_top = [ax.scatter(mins[:, 0], mins[:, 1], marker="*", s=220, color=th.truth,
                                  edgecolors=th.background, linewidths=0.8, zorder=7)]
-            extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth), "minimum"))
+            extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth),
+                          "minima" if len(mins) > 1 else "minimum"))
         if o.get("legend", True):
             legend(ax, ctx, extra=extra, loc="best")
         self.notes = diverged_note(ax, ctx)
@@ -153,6 +159,25 @@ class Contour(View):
         heads = np.where(vis[:, None], self.xy[k], np.nan)
         self.heads.set_offsets(heads)
         show_diverged(self.notes, self.h, step)
+
+
+def known_points(info, L: Landscape) -> tuple[np.ndarray, np.ndarray]:
+    """([k, 2] minima, [m, 2] other stationary points) of the problem in the slice's two coordinates
+    (a problem may list several minima and its saddles in its data), those inside the slice's box."""
+    def pick(arr):
+        a = np.asarray(arr, dtype=np.float64).reshape(-1, len(L.base))[:, [L.i, L.j]]
+        inside = ((a[:, 0] >= L.xlim[0]) & (a[:, 0] <= L.xlim[1]) & (a[:, 1] >= L.ylim[0]) & (a[:, 1] <= L.ylim[1]))
+        return a[inside & np.isfinite(a).all(1)]
+
+    d = info.data
+    if "minima" in d:
+        mins = pick(d["minima"])
+    elif info.minimum is not None:
+        mins = pick(info.minimum)
+    else:
+        mins = np.zeros((0, 2))
+    saddles = pick(d["stationary"]) if "stationary" in d else np.zeros((0, 2))
+    return mins, saddles
 
 
 def _arrows(ax, L: Landscape, th, n: int = 13) -> None:

@@ -43,7 +43,7 @@ class Curves(View):
         else:
             lo, hi = robust_limits(healthy(ve, ext), pad=0.06, lo_q=0, hi_q=99.5, include=self.include(ve))
             ax.set_ylim(lo, hi)
-        ax.set_xlim(0, max(T - 1, 1))
+        ax.set_xlim(0, max(self.h.steps, 1))      # lr has one value fewer than loss: the same axis
         ax.set_xlabel("step")
         ax.set_ylabel(self.options.get("ylabel") or self.ylabel)
         ax.set_title(self.options.get("title") or self.title)

@@ -32,17 +32,16 @@ class Grads(View):
                 v[h.diverged_at[r]:, r] = np.nan          # nothing after the step it diverged
             self.series.append(v)
             ax.set_ylim(*run_limits(earr[..., self.k], ext, pad=0.08, include=[0.0], q=0.5))
-            ax.set_xlim(0, max(S - 1, 1))
+            ax.set_xlim(0, max(S, 1))          # the same step axis as the other panels
             ax.axhline(0.0, color=th.muted, lw=0.8, zorder=1)
             self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], color=c, lw=lw, alpha=st["alpha"])[0]
                                for r, c in enumerate(ctx.colors)])
-        top.set_title(o.get("title") or f"Gradient of {name}: raw vs applied")
-        top.set_ylabel(f"raw ∂L/∂{name}")
-        bot.set_ylabel("update direction")
+        small = th.font_size - 1
+        raw = "the raw minibatch gradient" if h.batch_idx is not None else "the raw gradient"
+        top.set_title(o.get("title") or f"∂L/∂{name}: {raw}", loc="left", fontsize=small)
+        bot.set_title(f"the update direction applied to {name}", loc="left", fontsize=small)
         bot.set_xlabel("step")
         top.tick_params(axis="x", labelbottom=False)
-        for ax in self.axes:
-            ax.yaxis.set_label_coords(-0.1, 0.5)
         if o.get("legend", True):
             legend(top, ctx, loc="upper right", fontsize=th.font_size - 3)
         self.notes = diverged_note(bot, ctx, y0=0.95)

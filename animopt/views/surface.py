@@ -6,7 +6,7 @@ from matplotlib.lines import Line2D
 
 from ..spec import Field
 from .base import View, ViewDef, decimate, diverged_note, legend, log_scale_wanted, show_diverged, upto
-from .contour import LANDSCAPE_FIELDS, check_landscape, landscape
+from .contour import LANDSCAPE_FIELDS, check_landscape, known_points, landscape
 
 
 class Surface(View):
@@ -14,13 +14,14 @@ class Surface(View):
         h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
         info = ctx.info
         self.ax = ax = fig.add_subplot(cell, projection="3d")
-        L = self.land = landscape(ctx, o.get("params"), o.get("resolution", 60), o.get("fit", "window"))
+        L = self.land = landscape(ctx, o.get("params"), o.get("resolution", 100), o.get("fit", "window"))
         z = L.Z[np.isfinite(L.Z)]
         scale = o.get("scale", "auto")
         pos = z[z > 0]
         self.log = pos.size > 0 and (scale == "log" or (scale == "auto" and log_scale_wanted(z, decades=3)))
         if self.log:
-            self.floor = max(float(pos.min()), float(np.percentile(pos, 99.5)) * 1e-8)
+            # a floor at the lowest few percent: log10 of a sharp valley sampled on a grid is a row of spikes
+            self.floor = max(float(np.percentile(pos, 3)), float(np.percentile(pos, 99.5)) * 1e-8)
         top = float(np.percentile(z, 99.5)) if z.size else 1.0
         self.top = self.tf(np.array([top]))[0]
         Zt = np.minimum(self.tf(L.Z), self.top)
@@ -32,7 +33,7 @@ class Surface(View):
         ax.set_zlim(self.zmin, self.top)
         ax.set_xlabel(h.param_names[L.i], labelpad=2)
         ax.set_ylabel(h.param_names[L.j], labelpad=2)
-        ax.set_zlabel("log₁₀ loss" if self.log else "loss", labelpad=2)
+
         ax.tick_params(labelsize=th.font_size - 4, pad=0)
         from matplotlib.ticker import MaxNLocator
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
@@ -41,7 +42,7 @@ class Surface(View):
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.set_pane_color((*_rgb(th.background), 0.0))
             axis._axinfo["grid"]["color"] = th.grid
-        ax.set_title(o.get("title") or "Loss surface", pad=0)
+        ax.set_title(o.get("title") or ("Loss surface (log₁₀ loss)" if self.log else "Loss surface"), pad=0)
         self.elev, self.azim, self.rotate = o.get("elev", 32.0), o.get("azim", -60.0), o.get("rotate", 0.0)
         ax.view_init(elev=self.elev, azim=self.azim)
         self._azim_now = self.azim
@@ -72,12 +73,13 @@ class Surface(View):
                    linewidths=1.4, depthshade=False)
         extra = [(Line2D([], [], ls="", marker="o", ms=7, mfc=th.background, mec=th.muted, mew=1.4), "start")]
         on_top = []
-        if info.minimum is not None:
-            m = np.array([[info.minimum[L.i], info.minimum[L.j]]])
-            mz = np.minimum(self.tf(L.loss_at(info, m)), self.top)
-            on_top = ax.plot(m[:, 0], m[:, 1], mz, ls="", marker="*", ms=15, color=th.truth, mec=th.background,
-                             mew=0.8, zorder=7)
-            extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth), "minimum"))
+        mins, _ = known_points(info, L)
+        if len(mins):
+            mz = np.minimum(self.tf(L.loss_at(info, mins)), self.top)
+            on_top = ax.plot(mins[:, 0], mins[:, 1], mz, ls="", marker="*", ms=15, color=th.truth,
+                             mec=th.background, mew=0.8, zorder=7)
+            extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth),
+                          "minima" if len(mins) > 1 else "minimum"))
         if o.get("legend", True) and ctx.legend_runs:
             legend(ax, ctx, extra=extra, loc="upper left", bbox_to_anchor=(-0.05, 1.0))
         self.notes = diverged_note(ax, ctx, y0=0.80)
@@ -124,7 +126,7 @@ def _rgb(color):
 
 SURFACE = ViewDef("surface", {
     **LANDSCAPE_FIELDS,
-    "resolution": Field("int", default=60, ge=8, le=300, doc="grid points per axis"),
+    "resolution": Field("int", default=100, ge=8, le=300, doc="grid points per axis"),
     "elev": Field("number", default=32.0, ge=-90, le=90, doc="camera elevation, degrees"),
     "azim": Field("number", default=-60.0, doc="camera azimuth at the start, degrees"),
     "rotate": Field("number", default=0.0, doc="degrees the camera turns over the clip (0: still camera)"),
