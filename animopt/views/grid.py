@@ -13,7 +13,7 @@ import numpy as np
 
 from ..history import History
 from ..spec import REQUIRED, Field
-from .base import View, ViewCtx, ViewDef
+from .base import View, ViewDef
 from .heatmap import fmt_value
 
 MAX_PANELS = 36
@@ -68,10 +68,12 @@ class Grid(View):
         cols = self.options.get("cols") or _auto_cols(n, fig, cell)
         cols = min(cols, n)
         rows = math.ceil(n / cols)
-        sub = cell.subgridspec(rows, cols, wspace=0.28, hspace=0.55 if rows > 1 else 0.3)
+        sub = cell.subgridspec(rows, cols)
+        share = self.options.get("share", True)
         self.views, artists, axes_of = [], [], []
         for i, (title, idx) in enumerate(groups):
-            inner = ViewCtx(restrict(h, idx), ctx.theme, [ctx.colors[r] for r in idx], ctx.frame_steps)
+            inner = replace(ctx, history=restrict(h, idx), colors=[ctx.colors[r] for r in idx],
+                            limits_from=ctx.extent if share else None)
             view = VIEWS[spec.type].cls(dict(spec.options), inner)
             before = len(fig.axes)
             artists += list(view.setup(fig, sub[i // cols, i % cols]))
@@ -84,7 +86,7 @@ class Grid(View):
                             a.get_legend().remove()
             self.views.append(view)
             axes_of.append(axs)
-        if self.options.get("share", True):
+        if share:
             _share(axes_of, cols)
         return artists
 
@@ -121,15 +123,17 @@ def _share(axes_of: list[list], cols: int) -> None:
             get, set_ = getattr(type(axs[0]), f"get_{axis}lim"), getattr(type(axs[0]), f"set_{axis}lim")
             lims = np.array([get(a) for a in axs])
             scales = {getattr(a, f"get_{axis}scale")() for a in axs}
-            if scales == {"linear", "log"} and (lims > 0).all():
+            if scales == {"linear", "log"} and (lims > 0).any():
+                # some panels chose a log axis (values over decades): all of them get one
                 for a in axs:
                     getattr(a, f"set_{axis}scale")("log")
                 scales = {"log"}
+                lims = np.where(lims > 0, lims, np.nan)
             if len(scales) != 1:
                 shared[axis] = False
                 continue
             flipped = lims[0, 0] > lims[0, 1]
-            lo, hi = lims.min(), lims.max()
+            lo, hi = np.nanmin(lims), np.nanmax(lims)
             for a in axs:
                 set_(a, (hi, lo) if flipped else (lo, hi))
             shared[axis] = True
@@ -178,5 +182,5 @@ GRID = ViewDef("grid", {
     "view": Field("any", default=REQUIRED, check=_view_field, doc="the view drawn in every panel"),
     "by": Field("str", doc="swept key: one panel per value (its runs drawn together); default: one per run"),
     "cols": Field("int", ge=1, le=MAX_PANELS, doc="panels per row (default: what makes them about 4:3)"),
-    "share": Field("bool", default=True, doc="the same axes limits in every panel"),
+    "share": Field("bool", default=True, doc="the same axes limits in every panel (from all the runs)"),
 }, Grid, "small multiples of a view: one panel per run or per value of a swept key", _check)

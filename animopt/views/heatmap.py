@@ -99,7 +99,7 @@ class Heatmap(View):
         room = (th.font_size * 5.0 * fig.dpi / 100.0) / width_px   # the colour bar's labels
         gap = 10.0 / width_px
         grid = cell.subgridspec(2, 4, height_ratios=[3.0, 1.25],
-                                width_ratios=[1.0 - gap - bar - room, gap, bar, room], hspace=0.12, wspace=0.0)
+                                width_ratios=[1.0 - gap - bar - room, gap, bar, room], hspace=0.2, wspace=0.0)
         self.ax = ax = fig.add_subplot(grid[0, 0])
         cax = fig.add_subplot(grid[0, 2])
         self.bx = bx = fig.add_subplot(grid[1, 0], sharex=ax)
@@ -148,10 +148,12 @@ class Heatmap(View):
         bx.set_xlabel(xk)
         bx.set_ylabel("best loss", fontsize=th.font_size - 1)
         self.best_curve, = bx.plot([], [], color=th.palette[0], lw=1.8, marker="o", ms=4.5, zorder=3)
-        self.best_text = bx.text(0.99, 0.94, "", transform=bx.transAxes, ha="right", va="top",
-                                 fontsize=th.font_size - 2, color=th.foreground)
-        self.div_count = ax.text(0.01, 1.0, "", transform=ax.transAxes, ha="left", va="bottom",
-                                 fontsize=th.font_size - 3, color=th.foreground)
+        # the best cell above the lower panel; how many cells diverged beside it, under the colour bar
+        small = th.font_size - 3
+        self.best_text = bx.text(1.0, 1.04, "", transform=bx.transAxes, ha="right", va="bottom",
+                                 fontsize=small, color=th.foreground)
+        self.div_count = bx.text(1.0 + (gap + bar) / (1.0 - gap - bar - room), 1.0, "", transform=bx.transAxes,
+                                 ha="left", va="top", fontsize=small, color=th.foreground, linespacing=1.3)
         return [self.mesh, self.best_line, self.best_star, self.div_marks, *self.div_text.values(),
                 self.best_curve, self.best_text, self.div_count]
 
@@ -191,8 +193,8 @@ class Heatmap(View):
             i = best_row[j]
             self.best_star.set_data([self.xs[j]], [self.ys[i]])
             xk, yk = self.options["x"], self.options["y"]
-            self.best_text.set_text(f"best: {xk}={fmt_value(self.xs[j])}, {yk}={fmt_value(self.ys[i])}, "
-                                    f"loss={bl[j]:.3g}")
+            self.best_text.set_text(f"\u2605 loss {bl[j]:.2g} at {xk}={fmt_value(self.xs[j])}, "
+                                    f"{yk}={fmt_value(self.ys[i])}")
         else:
             self.best_star.set_data([], [])
             self.best_text.set_text("")
@@ -203,7 +205,7 @@ class Heatmap(View):
         for c, t in self.div_text.items():
             t.set_visible(bool(self.cell_div[c] <= step))
         n = int(gone.sum())
-        self.div_count.set_text(f"\u00d7 diverged: {n} of {len(self.xs) * len(self.ys)} cells" if n else "")
+        self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
 
 
 def _cmap(th):
