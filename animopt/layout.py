@@ -119,13 +119,21 @@ class Canvas:
             y -= th.font_size * 1.45 * px
         self.counter = Counter(fig, 1 - pad / W, 1 - (pad + 0.15 * th.font_size * px) / H, th.muted, th.font_size)
         if colors is not None:
-            handles, labels = run_entries(self.h, colors)
-            for ncol in range(len(handles), 0, -1):
-                leg = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, y / H), ncols=ncol,
+            # one row if it fits (fewer runs named around the ellipsis if need be), else rows filled across
+            tries = [(m, None) for m in (8, 6, 4)] + [(8, k) for k in range(4, 0, -1)]
+            for max_entries, ncol in tries:
+                handles, labels = run_entries(self.h, colors, max_entries)
+                n = len(handles)
+                cols = ncol or n
+                if ncol:      # matplotlib fills columns first: reorder so rows read left to right
+                    rows = -(-n // cols)
+                    order = [r * cols + c for c in range(cols) for r in range(rows) if r * cols + c < n]
+                    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+                leg = fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, y / H), ncols=cols,
                                  frameon=False, handlelength=1.8, columnspacing=1.6, borderaxespad=0,
                                  fontsize=th.font_size - 1)
                 box = leg.get_window_extent(renderer)
-                if box.width <= W - 2 * pad or ncol == 1:
+                if box.width <= W - 2 * pad or (ncol == 1):
                     break
                 leg.remove()
             y -= box.height + 0.2 * th.font_size * px

@@ -69,7 +69,7 @@ def hist():
     return h
 
 
-def scene_render(views: str, extra: str = ""):
+def scene_render(views: str, extra: str = "", size=(320, 180), dpi=40):
     text = f"""
 [problem]
 type = "line"
@@ -82,16 +82,16 @@ type = "sgd"
 lr = 0.1
 [render]
 views = {views}
-size = [320, 180]
-dpi = 40
+size = [{size[0]}, {size[1]}]
+dpi = {dpi}
 frames = 10
 {extra}
 """
     return parse_scene(text)
 
 
-def canvas(h, views, extra=""):
-    r = scene_render(views, extra).render
+def canvas(h, views, extra="", **kw):
+    r = scene_render(views, extra, **kw).render
     check_views(r, h, "<test>")
     return Canvas(r, h, "Title", frame_steps(h.steps, 10))
 
@@ -288,3 +288,24 @@ def test_rotating_surface_recaptures_the_background(hist):
         assert view.ax.azim == pytest.approx(az0 + 90)
         assert not np.array_equal(a0, a1)
         assert view.background_changed(STEPS) is False       # already there
+
+
+def test_many_runs_share_one_short_legend_and_lr_keeps_every_rate():
+    from dataclasses import replace
+
+    h = line_history(diverge=False)
+    R = 12
+    rates = np.geomspace(0.01, 1.0, R)
+    pick = np.arange(R) % h.runs
+    h = replace(h, params=h.params[:, pick], loss=h.loss[:, pick], grads=h.grads[:, pick],
+                updates=h.updates[:, pick], lr=np.tile(rates, (h.steps, 1)), diverged_at=np.full(R, -1),
+                labels=tuple(f"lr={r:.3g}" for r in rates))
+    with canvas(h, '["fit_line", "lr"]', size=(1280, 720), dpi=100) as c:
+        (leg,) = c.fig.legends
+        labels = [t.get_text() for t in leg.get_texts()]
+        assert len(labels) <= 8 and any("more" in s for s in labels)
+        assert labels[0] == "lr=0.01" and labels[-1] == "lr=1"
+        assert leg.get_window_extent(c.canvas.get_renderer()).width <= 1280
+        lr_ax = c.views[1].ax
+        lo, hi = lr_ax.get_ylim()
+        assert lr_ax.get_yscale() == "log" and lo <= 0.01 and hi >= 1.0

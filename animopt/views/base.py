@@ -151,19 +151,31 @@ def log_scale_wanted(values, decades: float = 2.0) -> bool:
     return bool(np.log10(np.percentile(pos, 99.5) / np.percentile(pos, 0.5)) > decades)
 
 
-def log_limits(values, max_decades: float = 10.0, pad: float = 0.05) -> tuple[float, float]:
-    """Limits for a log axis: the positive finite values (at most `max_decades` below the top), padded by
-    `pad` of the span in decades (at least 0.03 decade). Zeros are drawn at the floor."""
+def log_limits(values, max_decades: float = 10.0, pad: float = 0.05, hi_q: float = 99.5) -> tuple[float, float]:
+    """Limits for a log axis: the positive finite values up to percentile `hi_q` (at most `max_decades`
+    below the top), padded by `pad` of the span in decades (at least 0.03 decade). Zeros are drawn at
+    the floor."""
     v = np.asarray(values, dtype=np.float64).ravel()
     pos = v[np.isfinite(v) & (v > 0)]
     if pos.size == 0:
         return 0.1, 10.0
-    hi = float(np.percentile(pos, 99.5))
+    hi = float(np.percentile(pos, hi_q))
     lo = max(float(pos.min()), hi * 10.0 ** -max_decades)
     if hi <= lo:
         lo, hi = lo / 10, hi * 10
     k = 10.0 ** max(0.03, pad * np.log10(hi / lo))
     return lo / k, hi * k
+
+
+def log_ticks(axis, lo: float, hi: float) -> None:
+    """Plain numbers (0.02, 0.05, 0.1, ...) on a log axis spanning at most three decades, where the
+    default labels every minor tick as 6x10^-2; wider axes keep the powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if hi / lo <= 1e3:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 # ---------------------------------------------------------------- growing curves

@@ -11,7 +11,7 @@ from ..spec import Field
 from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, log_scale_wanted,
                    param_index, run_limits, show_diverged, upto)
 
-MAX_GRID_COST = 4e8       # grid points x data values evaluated for one landscape
+MAX_GRID_COST = 2e8       # grid points x data values evaluated for one landscape (digits: a 38-point grid)
 CHUNK_COST = 2e7          # the same, per call of loss_fn
 
 

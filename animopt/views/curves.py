@@ -5,7 +5,7 @@ import numpy as np
 
 from ..spec import Field
 from .base import (View, ViewDef, decimate, diverged_note, healthy, legend, log_limits, log_scale_wanted,
-                   robust_limits, run_style, show_diverged, upto)
+                   log_ticks, robust_limits, run_style, show_diverged, upto)
 
 
 class Curves(View):
@@ -36,12 +36,14 @@ class Curves(View):
         self.log = scale == "log" or (scale == "auto" and self.wants_log(ve, ext))
         if self.log:
             ax.set_yscale("log")
-            lo, hi = log_limits(healthy(ve, ext))
+            lo, hi = log_limits(self.extent_values(ve, ext), hi_q=self.hi_q)
             ax.set_ylim(lo, hi)
+            log_ticks(ax.yaxis, lo, hi)
             # exact zeros (a perfect fit, an annealed lr) and values under the floor run along it
             self.v = np.where(v < lo, lo * 1.02, v)
         else:
-            lo, hi = robust_limits(healthy(ve, ext), pad=0.06, lo_q=0, hi_q=99.5, include=self.include(ve))
+            lo, hi = robust_limits(self.extent_values(ve, ext), pad=0.06, lo_q=0, hi_q=self.hi_q,
+                                   include=self.include(ve))
             ax.set_ylim(lo, hi)
         ax.set_xlim(0, max(self.h.steps, 1))      # lr has one value fewer than loss: the same axis
         ax.set_xlabel("step")
@@ -56,6 +58,12 @@ class Curves(View):
             legend(ax, ctx, loc="best")
         self.notes = diverged_note(ax, ctx, y0=0.97)
         return [*self.lines, self.heads, *self.notes.values()]
+
+    hi_q = 99.5         # the top of the axis: a percentile of the values (a blow-up leaves the frame)
+
+    def extent_values(self, v: np.ndarray, h) -> np.ndarray:
+        """The values that set the y axis."""
+        return healthy(v, h)
 
     def include(self, v: np.ndarray):
         return ()
@@ -95,6 +103,11 @@ class LearningRate(Curves):
             peaks = np.nanmax(np.where(v > 0, v, np.nan), axis=0) if v.size else np.zeros(0)
         peaks = peaks[np.isfinite(peaks)]
         return bool(peaks.size > 1 and peaks.max() / peaks.min() > 30)
+
+    hi_q = 100.0        # a schedule never blows up: every run's rate stays in view
+
+    def extent_values(self, v, h):
+        return v
 
     def include(self, v):
         return (0.0,)      # warmup and annealing are read against zero

@@ -26,6 +26,8 @@ class Surface(View):
         self.top = self.tf(np.array([top]))[0]
         Zt = np.minimum(self.tf(L.Z), self.top)
         self.zmin = float(np.nanmin(Zt))
+        if not self.top > self.zmin:                      # a flat slice (the loss ignores these parameters)
+            self.top = self.zmin + max(1e-9, 0.05 * abs(self.zmin))
         ax.plot_surface(L.X, L.Y, Zt, cmap=th.cmap, rstride=1, cstride=1, linewidth=0, antialiased=False,
                         alpha=0.78, zorder=1)
         ax.set_xlim(*L.xlim)
@@ -47,8 +49,8 @@ class Surface(View):
         ax.view_init(elev=self.elev, azim=self.azim)
         self._azim_now = self.azim
         if L.held:
-            ax.text2D(0.99, 0.01, f"other {len(h.param_names) - 2} parameters held {L.held}",
-                      transform=ax.transAxes, ha="right", va="bottom", fontsize=th.font_size - 3, color=th.muted)
+            ax.text2D(0.5, 1.0, f"other {len(h.param_names) - 2} parameters held {L.held}",
+                      transform=ax.transAxes, ha="center", va="top", fontsize=th.font_size - 3, color=th.muted)
 
         # the paths, on the surface: the loss of the slice at each (decimated) point
         xy = h.params[..., [L.i, L.j]]
