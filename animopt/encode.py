@@ -114,30 +114,37 @@ class PipeEncoder:
     def _pump(self) -> None:
         fd = self.proc.stdin.fileno()
         while True:
-            frame = self.queue.get()
-            if frame is None:
+            item = self.queue.get()
+            if item is None:
                 return
-            if self.failure is not None:
-                continue                       # ffmpeg is gone: drain so that put() never blocks
-            mv = memoryview(frame)
-            try:
-                while mv:
-                    mv = mv[os.write(fd, mv):]
-            except OSError as e:
-                self.failure = e
+            frame, done = item
+            if self.failure is None:           # once ffmpeg is gone, drain: put() never blocks
+                mv = memoryview(frame).cast("B")
+                try:
+                    while mv:
+                        mv = mv[os.write(fd, mv):]
+                except OSError as e:
+                    self.failure = e
+            if done is not None:
+                done()
 
-    def put(self, frame: bytes) -> None:
-        if len(frame) != self.frame_bytes:
-            raise EncodeError(f"frame of {len(frame)} bytes, expected {self.frame_bytes}")
+    def put(self, frame, done: Callable[[], None] | None = None) -> None:
+        """Queues `frame` (bytes or an array, left untouched until `done()` is called)."""
+        if memoryview(frame).nbytes != self.frame_bytes:
+            raise EncodeError(f"frame of {memoryview(frame).nbytes} bytes, expected {self.frame_bytes}")
         while True:
-            if self.failure is not None:
-                self._fail(f"ffmpeg stopped while writing {self.path.name}")
+            self.check()
             try:
-                self.queue.put(frame, timeout=0.25)
+                self.queue.put((frame, done), timeout=0.25)
                 break
             except queue.Full:
                 continue
         self.frames += 1
+
+    def check(self) -> None:
+        """Raises EncodeError (and cleans up) if ffmpeg stopped reading."""
+        if self.failure is not None:
+            self._fail(f"ffmpeg stopped while writing {self.path.name}")
 
     def _stderr(self) -> str:
         try:
@@ -193,6 +200,41 @@ class PipeEncoder:
                 pass
         for p in self.cleanup:
             p.unlink(missing_ok=True)
+
+
+class FramePool:
+    """Reused frame buffers (fresh 2 MB allocations cost more than the copy: page faults).
+
+    `fill(src, users)` copies the canvas buffer into a free buffer and returns it with a `done`
+    callback that each of its `users` calls once written; the buffer is then free again. `fill`
+    waits while every buffer is in flight (that is the back-pressure on drawing), calling `check()`
+    meanwhile so that an encoder that failed raises instead of waiting forever.
+    """
+
+    def __init__(self, nbytes: int, count: int = QUEUE_FRAMES + 2):
+        self.free: queue.Queue = queue.Queue()
+        for _ in range(count):
+            self.free.put(np.empty(nbytes, np.uint8))
+
+    def fill(self, src, users: int, check: Callable[[], None] = lambda: None):
+        while True:
+            try:
+                buf = self.free.get(timeout=0.25)
+                break
+            except queue.Empty:
+                check()
+        np.copyto(buf, np.frombuffer(src, np.uint8))
+        left = [users]
+        lock = threading.Lock()
+
+        def done():
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                self.free.put(buf)
+
+        return buf, done
 
 
 def _raw_input(size: tuple[int, int], rate: float):

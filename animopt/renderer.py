@@ -1,12 +1,14 @@
 """Scene -> files: simulate, lay out the views, stream frames to every encoder at once."""
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from .encode import PngFile, gif_encoder, mp4_encoder, write_png
+from .encode import FramePool, PngFile, gif_encoder, mp4_encoder, write_png
 from .history import History
 from .layout import Canvas, check_views
 from .scene import Scene
@@ -67,20 +69,40 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
             takes = np.zeros((len(encoders), n), bool)
             for k, e in enumerate(encoders):
                 takes[k, e.indices] = True
-            todo = np.nonzero(takes.any(axis=0))[0]
-            for done, i in enumerate(todo, 1):
-                frame = draw(int(i))
-                for k in np.nonzero(takes[:, i])[0]:
-                    encoders[k].put(frame)
-                if progress:
-                    progress(done, len(todo))
-            for e in encoders:
-                e.finish()
+            users = [[encoders[k] for k in np.nonzero(col)[0]] for col in takes.T]
+            todo = [i for i in range(n) if users[i]]
+            pool = FramePool(r.size[0] * r.size[1] * 4)
+
+            def check():
+                for e in encoders:
+                    e.check()
+
+            with _quick_gil_handoff():
+                for done, i in enumerate(todo, 1):
+                    buf, release = pool.fill(canvas.frame(int(steps[i])), len(users[i]), check)
+                    for e in users[i]:
+                        e.put(buf, release)
+                    if progress:
+                        progress(done, len(todo))
+                for e in encoders:
+                    e.finish()
         except BaseException:
             for e in encoders:
                 e.abort()
             raise
     return [e.commit() for e in encoders]
+
+
+@contextmanager
+def _quick_gil_handoff(seconds: float = 0.0005):
+    """The writer threads wait for the GIL after each pipe write while this thread draws; a short
+    switch interval (default 5 ms) hands it over sooner, so that ffmpeg is never kept waiting."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
 
 
 def still_step(scene: Scene, h: History, step: int | None = None) -> int:
