@@ -232,17 +232,24 @@ def diverged_note(ax, ctx: ViewCtx, y0: float = 0.97, loc: str = "left"):
     x = 0.02 if loc == "left" else 0.98
     runs = np.nonzero(h.diverged_at >= 0)[0]
     runs = runs[np.argsort(h.diverged_at[runs], kind="stable")]
+    from matplotlib.transforms import ScaledTranslation
+
     fs = ctx.theme.font_size - 2
     text = getattr(ax, "text2D", ax.text)          # 3-D axes take 2-D text through text2D
+    fig = ax.get_figure()
+
+    def line(k):                                   # k lines below y0, in points: the same in any panel
+        return ax.transAxes + ScaledTranslation(0, -k * 1.45 * fs / 72, fig.dpi_scale_trans)
+
     for k, r in enumerate(runs[:MAX_NOTES]):
-        t = text(x, y0 - 0.07 * k, f"{h.labels[r]} diverged at step {h.diverged_at[r]}",
-                    transform=ax.transAxes, ha=loc, va="top", color=ctx.colors[r], fontsize=fs,
+        t = text(x, y0, f"{h.labels[r]} diverged at step {h.diverged_at[r]}",
+                    transform=line(k), ha=loc, va="top", color=ctx.colors[r], fontsize=fs,
                     fontweight="bold", visible=False, zorder=10, clip_on=False,
                     bbox=dict(boxstyle="round,pad=0.2", fc=ctx.theme.background, ec="none", alpha=0.75))
         texts[int(r)] = t
     if len(runs) > MAX_NOTES:
         rest = runs[MAX_NOTES:]
-        t = text(x, y0 - 0.07 * MAX_NOTES, f"+{len(rest)} more diverged", transform=ax.transAxes, ha=loc,
+        t = text(x, y0, f"+{len(rest)} more diverged", transform=line(MAX_NOTES), ha=loc,
                     va="top", color=ctx.theme.foreground, fontsize=fs, visible=False, zorder=10,
                     bbox=dict(boxstyle="round,pad=0.2", fc=ctx.theme.background, ec="none", alpha=0.75))
         texts[int(rest[0])] = t

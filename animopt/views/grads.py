@@ -37,9 +37,9 @@ class Grads(View):
             self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], color=c, lw=lw, alpha=st["alpha"])[0]
                                for r, c in enumerate(ctx.colors)])
         small = th.font_size - 1
-        raw = "the raw minibatch gradient" if h.batch_idx is not None else "the raw gradient"
-        top.set_title(o.get("title") or f"∂L/∂{name}: {raw}", loc="left", fontsize=small)
-        bot.set_title(f"the update direction applied to {name}", loc="left", fontsize=small)
+        raw = "minibatch gradient" if h.batch_idx is not None else "gradient"
+        top.set_title(o.get("title") or f"raw {raw} ∂L/∂{name}", loc="left", fontsize=small)
+        bot.set_title(f"update direction applied to {name}", loc="left", fontsize=small)
         bot.set_xlabel("step")
         top.tick_params(axis="x", labelbottom=False)
         if o.get("legend", True):
