@@ -105,8 +105,12 @@ class Heatmap(View):
         self.bx = bx = fig.add_subplot(grid[1, 0], sharex=ax)
         cmap = _cmap(th)
         ax.grid(False)
+        # thin separators between cells big enough to show them (about 20 pixels or more)
+        height_px = box.height * fig.get_figheight() * fig.dpi * 3.0 / 4.25
+        cell_px = min(width_px / nx, height_px / ny)
         self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
-                                  norm=self.norm, shading="flat", edgecolors=th.background, linewidth=0.2)
+                                  norm=self.norm, shading="flat", edgecolors=th.background,
+                                  linewidth=0.5 * 72 / fig.dpi if cell_px >= 20 else 0.0)
         for a, log, vals, axis in ((ax, self.xlog, self.xs, "x"), (ax, self.ylog, self.ys, "y")):
             (a.set_xscale if axis == "x" else a.set_yscale)("log" if log else "linear")
         ax.set_xlim(xe[0], xe[-1])
