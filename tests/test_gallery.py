@@ -169,3 +169,18 @@ def test_readme_lists_every_scene_with_a_still():
         assert (ROOT / still).is_file(), f"{still} is missing"
     for name in re.findall(r"`([\w-]+\.toml)`", readme):
         assert (ROOT / "scenes" / name).is_file(), f"scenes/README.md lists {name}, which is not there"
+
+
+def test_grid_of_heatmaps_one_per_batch_size():
+    text = SWEEP.replace("steps = 30", "steps = 30\nbatch_size = [4, 16]")
+    scene = parse_scene(text.format(views='[{ type = "grid", view = "heatmap", by = "batch_size" }]',
+                                    init="[-1.0, 1.0]"))
+    h = animopt.simulate(scene)
+    assert h.runs == 12
+    with _canvas(scene, h) as c:
+        c.frame(h.steps)
+        grid = c.views[0]
+        assert [v.ax.get_title() for v in grid.views] == ["batch size = 4", "batch size = 16"]
+        for v, bs in zip(grid.views, [4, 16]):
+            assert v.mesh.get_array().shape == (6,)          # 2 momenta x 3 learning rates
+            assert (v.h.hparams["batch_size"] == bs).all()
