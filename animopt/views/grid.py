@@ -68,7 +68,7 @@ class Grid(View):
         cols = self.options.get("cols") or _auto_cols(n, fig, cell)
         cols = min(cols, n)
         rows = math.ceil(n / cols)
-        sub = cell.subgridspec(rows, cols)
+        sub = cell.subgridspec(rows, cols, wspace=0.08, hspace=0.1 if rows > 1 else None)
         share = self.options.get("share", True)
         self.views, artists, axes_of = [], [], []
         for i, (title, idx) in enumerate(groups):
