@@ -183,4 +183,4 @@ GRID = ViewDef("grid", {
     "by": Field("str", doc="swept key: one panel per value (its runs drawn together); default: one per run"),
     "cols": Field("int", ge=1, le=MAX_PANELS, doc="panels per row (default: what makes them about 4:3)"),
     "share": Field("bool", default=True, doc="the same axes limits in every panel (from all the runs)"),
-}, Grid, "small multiples of a view: one panel per run or per value of a swept key", _check)
+}, Grid, "small multiples of a view: one panel per run or per value of a swept key", _check, shows_runs=True)
