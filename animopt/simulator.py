@@ -33,6 +33,7 @@ class Plan:
     steps_per_epoch: dict           # batch size -> updates per epoch (data problems)
     device: torch.device
     dtype: torch.dtype
+    lr: np.ndarray | None = None    # [steps, R] learning rate of every update (0 past a run's end)
 
 
 def resolve_device(name: str, file: str = "<scene>", key: str = "train.device") -> torch.device:
@@ -90,8 +91,12 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
         raise SceneError.one(f, "train.steps", "missing: give steps = N (updates) or epochs = N")
     spe = {}
     run_steps = []
+    known: dict = {}                   # batch size -> updates (a sweep repeats a few sizes many times)
     for r in runs:
         bs = r.batch_size
+        if bs in known:
+            run_steps.append(known[bs])
+            continue
         if problem.n is not None:
             b = min(bs or problem.n, problem.n)
             per = problem.n // b if tr.drop_last else math.ceil(problem.n / b)
@@ -101,11 +106,42 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
             raise SceneError.one(f, "train.epochs", f"{n_up:,} updates per run is more than the limit of "
                                  f"{limits.MAX_STEPS:,}")
         run_steps.append(n_up)
+        known[bs] = n_up
     steps = max(run_steps)
     if (steps + 1) * len(runs) * P > limits.MAX_HISTORY_VALUES:
         raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
                              f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
-    return Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype)
+    out = Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype)
+    out.lr = _lr_tables(out)
+    return out
+
+
+def _lr_tables(p: Plan) -> np.ndarray:
+    """[steps, R] learning rates; runs of an entry with the same schedule values and length are computed
+    in one call. A rule that divides by the rate (Keras-style momentum) may not meet a rate of 0."""
+    runs, out = p.runs, np.zeros((p.steps, len(p.runs)))
+    entries: dict = {}
+    for i, r in enumerate(runs):
+        entries.setdefault(r.entry, []).append(i)
+    for e, cols in entries.items():
+        r0 = runs[cols[0]]
+        swept = [k for k in r0.swept if k.startswith("schedule.")]
+        groups: dict = {}
+        for i in cols:
+            sw = runs[i].swept
+            groups.setdefault((tuple(sw[k] for k in swept), int(p.run_steps[i])), []).append(i)
+        for (_, n), idx in groups.items():
+            ri = runs[idx[0]]
+            lrs = np.array([runs[i].hparams["lr"] for i in idx], dtype=np.float64)
+            out[:n, idx] = lr_table(ri.schedule, dict(ri.schedule_options), ri.warmup, lrs, n)
+        if OPTIMIZERS[r0.type].needs_positive_lr(r0.hparams):
+            for i in cols:
+                zero = np.nonzero(~(out[:p.run_steps[i], i] > 0))[0]
+                if len(zero):
+                    raise SceneError.one(p.scene.file, f"optimizer[{e}].schedule",
+                                         f"{runs[i].label!r} divides by the learning rate (momentum_style = "
+                                         f"\"keras\"), but its schedule reaches {out[zero[0], i]:g} at update {zero[0]}")
+    return out
 
 
 def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.ndarray | None]:
@@ -163,10 +199,7 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
     dev, dt = p.device, p.dtype
     R, P = len(runs), len(prob.param_names)
 
-    lr_np = np.zeros((S, R))
-    for i, r in enumerate(runs):
-        n = int(p.run_steps[i])
-        lr_np[:n, i] = lr_table(r.schedule, r.schedule_options, r.warmup, r.hparams["lr"], n)
+    lr_np = p.lr if p.lr is not None else _lr_tables(p)
     lr = torch.as_tensor(lr_np, dtype=dt, device=dev).unsqueeze(-1)          # [S, R, 1]
     active = torch.as_tensor(np.arange(S)[:, None] < p.run_steps[None, :], device=dev)  # [S, R]
 
@@ -189,42 +222,55 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
     gen = torch.Generator().manual_seed(sc.seed) if noise > 0 else None
     noise_block = max(1, min(S, (1 << 22) // max(1, R * P)))
     thr = sc.train.divergence_threshold
+    # a problem may compute its loss and gradient itself, in closed form: (loss [R], gradient [R, P])
+    loss_and_grad = getattr(prob, "loss_and_grad", None)
 
     H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev)
     H_grads = torch.empty((S, R, P), dtype=dt, device=dev)
     H_upd = torch.empty((S, R, P), dtype=dt, device=dev)
+    H_loss = torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None else None   # full batch: reused
     H_params[0] = x0
     diverged = torch.full((R,), -1, dtype=torch.long, device=dev)
     x = x0
     for t in range(S):
-        xg = x.detach().requires_grad_(True)
-        L = prob.loss(xg, None if idx is None else idx[t], None if w is None else w[t])
-        (g,) = torch.autograd.grad(L.sum(), xg)
+        if loss_and_grad is not None:
+            L, g = loss_and_grad(x, None if idx is None else idx[t], None if w is None else w[t])
+        else:
+            xg = x.detach().requires_grad_(True)
+            L = prob.loss(xg, None if idx is None else idx[t], None if w is None else w[t])
+            (g,) = torch.autograd.grad(L.sum(), xg)
         if gen is not None:
             if t % noise_block == 0:
                 eps = torch.randn((noise_block, R, P), generator=gen, dtype=dt).to(dev)
             g = g + noise * eps[t % noise_block]
-        u = torch.empty_like(g)
         ctx_lr = lr[t]
-        for i, (sl, tr, state) in enumerate(groups):
-            u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
-            groups[i] = (sl, tr, state)
+        if len(groups) == 1:
+            sl, tr, state = groups[0]
+            u, state = tr.update(g, state, Ctx(x, ctx_lr, t + 1))
+            groups[0] = (sl, tr, state)
+        else:
+            u = torch.empty_like(g)
+            for i, (sl, tr, state) in enumerate(groups):
+                u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
+                groups[i] = (sl, tr, state)
         x_new = x - ctx_lr * u
         # divergence: the loss at step t, or the parameters of step t+1, non-finite or past the threshold
         running = (diverged < 0) & active[t]
         Ld = L.detach()
-        bad_loss = running & (~torch.isfinite(Ld) | (Ld.abs() > thr))
-        bad_x = running & ~bad_loss & (~torch.isfinite(x_new).all(1) | (x_new.abs().amax(1) > thr))
-        diverged = torch.where(bad_loss, torch.full_like(diverged, t), diverged)
-        diverged = torch.where(bad_x, torch.full_like(diverged, t + 1), diverged)
+        bad_loss = running & ~(Ld.abs() <= thr)                               # NaN compares False
+        bad_x = running & ~bad_loss & ~(x_new.abs().amax(1) <= thr)          # amax keeps NaN
+        diverged = torch.where(bad_loss, t, diverged)
+        diverged = torch.where(bad_x, t + 1, diverged)
         moving = running & ~bad_loss
         H_grads[t] = g
         H_upd[t] = u
+        if H_loss is not None:
+            H_loss[t] = Ld
         H_params[t + 1] = torch.where(moving[:, None], x_new, x)
         x = torch.where((moving & ~bad_x)[:, None], x_new, x)
 
     params = H_params.cpu().numpy()
-    loss = _full_loss(prob, H_params)
+    loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)
     grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
     div = _first_divergence(loss, diverged.cpu().numpy(), thr)
     for r in np.nonzero(div >= 0)[0]:
@@ -253,6 +299,19 @@ def _first_divergence(loss: np.ndarray, diverged: np.ndarray, thr: float) -> np.
     first = np.where(bad.any(0), bad.argmax(0), -1)
     both = np.where((first >= 0) & (diverged >= 0), np.minimum(first, diverged), np.maximum(first, diverged))
     return both.astype(np.int64)
+
+
+def _loop_loss(prob: Problem, H_loss: torch.Tensor, params: torch.Tensor, diverged: torch.Tensor) -> np.ndarray:
+    """Full batch: the loop has evaluated the loss at every recorded point but the last, and but the
+    point where a run's parameters passed the bound (the loop stayed at the previous one)."""
+    S = params.shape[0] - 1
+    with torch.no_grad():
+        H_loss[S] = prob.loss(params[S])
+        runs = torch.nonzero(diverged >= 0).flatten()
+        if len(runs):
+            steps = diverged[runs]
+            H_loss[steps, runs] = prob.loss(params[steps, runs])
+    return H_loss.cpu().numpy().astype(np.float64)
 
 
 def _full_loss(prob: Problem, params: torch.Tensor, chunk: int = 1 << 16) -> np.ndarray:

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -12,9 +11,9 @@ from .scene import OptimizerSpec, Scene
 from .spec import SceneError, Sweep
 
 
-@dataclass(frozen=True)
-class Run:
-    """One trajectory: an optimizer with plain (unswept) values."""
+class Run(NamedTuple):
+    """One trajectory: an optimizer with plain (unswept) values. (A NamedTuple: a sweep makes
+    thousands, and they are built fast and never changed.)"""
 
     entry: int                    # index of its [[optimizer]] entry
     type: str
@@ -64,35 +63,48 @@ def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list
 
 def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> list[Run]:
     """Every run of the scene, entry by entry; within an entry the grid varies the last key fastest,
-    then the starting points."""
+    then the starting points. Labels name the swept values: `SGD lr=0.1 momentum=0.9`."""
     from .optim import OPTIMIZERS
 
     starts = init_points(scene, n_params, default_init)
     runs: list[Run] = []
     for spec in scene.optimizers:
         axes = _axes(spec, scene)
-        total = int(np.prod([len(vals) for _, vals in axes], dtype=np.float64)) * len(starts)
+        sizes = [len(vals) for _, vals in axes]
+        total = int(np.prod(sizes, dtype=np.float64)) * len(starts)
         if len(runs) + total > limits.MAX_RUNS:
-            key = axes[0][0] if axes else "init"
-            raise SceneError.one(scene.file, f"optimizer[{spec.index}].{key}",
-                                 f"this sweep makes {len(runs) + total:,} runs, more than the limit of "
-                                 f"{limits.MAX_RUNS:,}")
+            grid = " x ".join([f"{k} ({n})" for (k, _), n in zip(axes, sizes)]
+                              + ([f"{len(starts)} starts"] if len(starts) > 1 else []))
+            key = max(axes, key=lambda a: len(a[1]))[0] if axes else "init"
+            where = "train.batch_size" if key == "batch_size" else ("train.init" if key == "init"
+                                                                    else f"optimizer[{spec.index}].{key}")
+            raise SceneError.one(scene.file, where,
+                                 f"this sweep makes {len(runs) + total:,} runs ({grid}"
+                                 + (f", after {len(runs):,} of earlier entries" if runs else "")
+                                 + f"), more than the limit of {limits.MAX_RUNS:,}")
         base = spec.label or OPTIMIZERS[spec.type].label
-        for combo in itertools.product(*[vals for _, vals in axes]):
-            chosen = dict(zip([k for k, _ in axes], combo))
-            hp = {k: chosen.get(k, v) for k, v in spec.hparams.items()}
-            sopts = {k: chosen.get(f"schedule.{k}", v) for k, v in spec.schedule.options.items()}
+        names = [k for k, _ in axes]
+        texts = [[f" {k}={_fmt(v)}" for v in vals] for k, vals in axes]
+        fixed_hp = dict(spec.hparams)
+        fixed_so = dict(spec.schedule.options)
+        warmup = dict(spec.schedule.warmup) if spec.schedule.warmup else None
+        for values, parts in zip(itertools.product(*[vals for _, vals in axes]), itertools.product(*texts)):
+            chosen = dict(zip(names, values))
+            hp, sopts = dict(fixed_hp), dict(fixed_so)
+            for k, v in chosen.items():
+                if k.startswith("schedule."):
+                    sopts[k[9:]] = v
+                elif k != "batch_size":
+                    hp[k] = v
             bs = chosen.get("batch_size", scene.train.batch_size)
-            label = base + "".join(f" {k}={_fmt(v)}" for k, v in chosen.items())
+            label = base + "".join(parts)
             for j, start in enumerate(starts):
-                sw = dict(chosen)
-                lab = label
+                sw, lab = chosen, label
                 if len(starts) > 1:
-                    sw["init"] = start
+                    sw = {**chosen, "init": start}
                     lab = f"{label} start {j + 1}"
                 runs.append(Run(entry=spec.index, type=spec.type, label=lab, hparams=hp,
-                                schedule=spec.schedule.type, schedule_options=sopts,
-                                warmup=dict(spec.schedule.warmup) if spec.schedule.warmup else None,
+                                schedule=spec.schedule.type, schedule_options=sopts, warmup=warmup,
                                 batch_size=bs, init=start, swept=sw))
     return runs
 

@@ -46,11 +46,14 @@ def trace_torch(momentum, dampening, nesterov: bool) -> Transform:
     if not _any(momentum):
         return identity()
     plain = momentum == 0   # [R, 1]
+    # with momentum 0 the buffer is (1 - dampening)*g: it is g itself unless dampening is set
+    select = _any(plain & (torch.as_tensor(dampening) != 0))
+    keep = 1 - dampening
 
     def update(g, buf, ctx: Ctx):
-        buf = g.clone() if buf is None else buf * momentum + g * (1 - dampening)
+        buf = g.clone() if buf is None else buf * momentum + g * keep
         u = g + buf * momentum if nesterov else buf
-        return torch.where(plain, g, u), buf
+        return (torch.where(plain, g, u) if select else u), buf
 
     return Transform(lambda p: None, update)
 
@@ -59,8 +62,10 @@ def trace_ema(beta) -> Transform:
     """The textbook moving average of the seeds: avg = beta*avg + (1-beta)*g from avg = 0; the
     direction is avg (after t updates of a constant g it is (1 - beta^t) g)."""
 
+    rest = 1 - beta
+
     def update(g, avg, ctx: Ctx):
-        avg = beta * avg + (1 - beta) * g
+        avg = beta * avg + rest * g
         return avg, avg
 
     return Transform(torch.zeros_like, update)
