@@ -301,8 +301,11 @@ def render_many(files: list[Path], output: Path, formats=None, jobs: int | None 
                 force: bool = False, progress: bool = False) -> int:
     """Renders every scene (in `jobs` processes; default: the number of cores); prints a table;
     returns the exit code."""
+    from .encode import remove_stale_temps
+
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(output)
     cache = Cache(output)
     results: list[Result] = []
     interrupted = False

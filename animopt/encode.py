@@ -15,7 +15,6 @@ file nor destroys the previous good one.
 """
 from __future__ import annotations
 
-import fcntl
 import math
 import os
 import queue
@@ -31,7 +30,7 @@ QUEUE_FRAMES = 4          # frames waiting per encoder
 PALETTE_SAMPLE = 32       # frames a GIF palette is computed from
 PIPE_BYTES = 1 << 20      # ffmpeg's stdin pipe buffer (Linux F_SETPIPE_SZ; 1 MiB is the usual maximum)
 GIF_MAX_FPS = 50.0
-GIF_DITHER = {"dither": "bayer", "bayer_scale": 3}   # an ordered dither: deterministic, compresses well
+GIF_DITHER = {"dither": "bayer", "bayer_scale": 5}   # the lightest ordered dither: deterministic, small
 
 
 class EncodeError(RuntimeError):
@@ -81,6 +80,30 @@ def temp_path(path: Path, tag: str = "partial") -> Path:
     return path.with_name(f".{path.stem}.{tag}-{os.getpid()}{path.suffix}")
 
 
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Removes temporary files left in `folder` by renders whose process no longer exists (killed
+    outright: a failed or interrupted render cleans up after itself)."""
+    import re
+
+    removed = []
+    for p in Path(folder).glob(".*"):
+        m = re.fullmatch(r"\..+\.(?:partial|palette)-(\d+)\.\w+", p.name)
+        if m and not _alive(int(m.group(1))):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class PipeEncoder:
     """An ffmpeg process reading raw RGBA frames on stdin, fed by a writer thread.
 
@@ -104,8 +127,10 @@ class PipeEncoder:
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log,
                                      bufsize=0, start_new_session=True)
         try:
-            fcntl.fcntl(self.proc.stdin.fileno(), 1031, PIPE_BYTES)   # F_SETPIPE_SZ
-        except OSError:
+            import fcntl
+
+            fcntl.fcntl(self.proc.stdin.fileno(), 1031, PIPE_BYTES)   # F_SETPIPE_SZ (Linux)
+        except (ImportError, OSError):
             pass
         self.queue: queue.Queue = queue.Queue(QUEUE_FRAMES)
         self.thread = threading.Thread(target=self._pump, name=f"animopt-{self.path.name}", daemon=True)

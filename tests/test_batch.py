@@ -176,3 +176,19 @@ def test_progress_bars(tty):
 
 def test_default_jobs_is_the_cores():
     assert batch.cores() >= 1
+
+
+def test_temporary_files_of_killed_renders_are_removed(tmp_path):
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    src, out = tmp_path / "scenes", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    stale = out / f".a.partial-{dead.pid}.mp4"
+    mine = out / f".b.partial-{os.getpid()}.mp4"          # a live process's: left alone
+    stale.write_bytes(b"half a file")
+    mine.write_bytes(b"in progress")
+    assert render_many([write_scene(src, "a")], out, jobs=1) == 0
+    assert not stale.exists() and mine.exists()
