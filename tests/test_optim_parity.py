@@ -397,3 +397,69 @@ def test_scene_momentum_styles():
     assert rel_err(h.params[:, 1], np.array(keras)) < TOL
     # the EMA direction is the smoothed gradient, recorded as such
     np.testing.assert_allclose(h.updates[1, 0], 0.8 * 0.2 * h.grads[0, 0] + 0.2 * h.grads[1, 0], rtol=1e-12)
+
+
+# --- whole scenes on the quadratic and rosenbrock problems ---------------------------------------
+
+ANALYTIC = {
+    # problem table, init, (lr of plain gradient steps, lr of normalised steps), torch loss of p
+    "quadratic": ('type = "quadratic"\ngammas = [5.0, 1.0]\ncenter = [1.0, -1.0]', [-1.5, 2.0], (0.05, 0.01),
+                  lambda p: 0.5 * (torch.tensor([5.0, 1.0], dtype=F64)
+                                   * (p - torch.tensor([1.0, -1.0], dtype=F64)) ** 2).sum(-1)),
+    "rosenbrock": ('type = "rosenbrock"', [-1.2, 1.0], (3e-4, 2e-3),
+                   lambda p: (1.0 - p[0]) ** 2 + 100.0 * (p[1] - p[0] ** 2) ** 2),
+}
+# every optimizer with a few options on; lr multiplies the problem's (g: plain, n: normalised)
+ANALYTIC_RUNS = [
+    ("sgd", "g", {"momentum": 0.9, "nesterov": True}),
+    ("sgd", "g", {"momentum": 0.5, "dampening": 0.2, "weight_decay": 0.05}),
+    ("rmsprop", "n", {"centered": True, "momentum": 0.3}),
+    ("adam", "n", {"amsgrad": True, "betas": (0.8, 0.99)}),
+    ("adamw", "n", {"weight_decay": 0.1}),
+    ("adagrad", "n", {"lr": 5.0, "lr_decay": 0.01}),
+    ("adadelta", "n", {"lr": 20.0, "rho": 0.8}),
+    ("adamax", "n", {"weight_decay": 0.01}),
+    ("nadam", "n", {"momentum_decay": 0.01}),
+    ("radam", "n", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+]
+
+
+def _toml(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(map(repr, v)) + "]"
+    return repr(v)
+
+
+@pytest.mark.parametrize("problem", list(ANALYTIC))
+def test_scene_runs_on_analytic_problems_match_torch(problem):
+    from animopt.problems import PROBLEMS as REGISTRY
+
+    if problem not in REGISTRY:
+        pytest.skip(f"no '{problem}' problem")
+    table, init, (lr_g, lr_n), loss = ANALYTIC[problem]
+    kws = []
+    for name, col, opts in ANALYTIC_RUNS:
+        kw = dict(opts)
+        kw["lr"] = (lr_g if col == "g" else lr_n) * opts.get("lr", 1.0)
+        kws.append((name, kw))
+    entries = "\n".join(f'[[optimizer]]\ntype = "{name}"\n' + "\n".join(f"{k} = {_toml(v)}" for k, v in kw.items())
+                        for name, kw in kws)
+    text = f"[problem]\n{table}\n[train]\nsteps = {STEPS}\ninit = {init}\n{entries}\n[render]\nviews = [\"loss\"]\n"
+    h = animopt.simulate(parse_scene(text))
+    # torch: one optimizer per run, one backward through the sum of the (independent) losses
+    ps = [torch.tensor(init, dtype=F64, requires_grad=True) for _ in kws]
+    opts = [TORCH[name]([p], **kw) for p, (name, kw) in zip(ps, kws)]
+    ref = [torch.stack([p.detach().clone() for p in ps])]
+    for _ in range(STEPS):
+        for o in opts:
+            o.zero_grad()
+        sum(loss(p) for p in ps).backward()
+        for o in opts:
+            o.step()
+        ref.append(torch.stack([p.detach().clone() for p in ps]))
+    ref = torch.stack(ref).numpy()
+    for r, (name, kw) in enumerate(kws):
+        assert np.abs(ref[-1, r] - ref[0, r]).max() > 1e-3, (name, kw)
+        assert rel_err(h.params[:, r], ref[:, r]) < TOL, (name, kw, rel_err(h.params[:, r], ref[:, r]))
