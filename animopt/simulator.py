@@ -224,6 +224,7 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
     thr = sc.train.divergence_threshold
     # a problem may compute its loss and gradient itself, in closed form: (loss [R], gradient [R, P])
     loss_and_grad = getattr(prob, "loss_and_grad", None)
+    on_cpu = dev.type == "cpu"            # where a per-step check costs no device sync
 
     H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev)
     H_grads = torch.empty((S, R, P), dtype=dt, device=dev)
@@ -266,8 +267,12 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
         H_upd[t] = u
         if H_loss is not None:
             H_loss[t] = Ld
-        H_params[t + 1] = torch.where(moving[:, None], x_new, x)
-        x = torch.where((moving & ~bad_x)[:, None], x_new, x)
+        go = moving & ~bad_x
+        if on_cpu and bool(go.all()):           # the usual step, every run moves: no selects
+            H_params[t + 1] = x = x_new
+        else:
+            H_params[t + 1] = torch.where(moving[:, None], x_new, x)
+            x = torch.where(go[:, None], x_new, x)
 
     params = H_params.cpu().numpy()
     loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)

@@ -2,6 +2,8 @@
 hyperparameters, batching that changes nothing, and errors that name the key."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -129,23 +131,43 @@ def test_every_optimizer_style_and_schedule_in_one_scene_through_the_cli(tmp_pat
 
 
 def test_closed_form_gradients_give_the_same_history(monkeypatch):
-    """A problem may give its loss and gradient itself (`loss_and_grad`); the History is the same."""
+    """`line` gives its loss and gradient in closed form (`loss_and_grad`, used instead of autograd):
+    equal to autograd's, and the History is the one autograd gives, full batch and minibatch."""
+    from animopt.problems import BuildCtx
     from animopt.problems.line import Line
 
-    text = '[[optimizer]]\ntype = "sgd"\nlr = [0.01, 0.03]\nmomentum = 0.9\n[[optimizer]]\ntype = "adam"\nlr = 0.1'
-    ref = sim(text)
-
-    def loss_and_grad(self, params, idx=None, weight=None):
-        r = params[:, :1] * self.x + params[:, 1:2] - self.y
-        calls.append(len(params))
-        return (r * r).mean(-1), 2 * torch.stack([(r * self.x).mean(-1), r.mean(-1)], 1)
+    data = sim('[[optimizer]]\ntype = "sgd"\nlr = 0.01').problem.data
+    prob = Line(data["x"], data["y"], None, BuildCtx(0, Path("."), torch.device("cpu"), torch.float64))
+    p = torch.tensor(np.random.default_rng(1).normal(size=(5, 2)) * 3)
+    idx = torch.tensor([[0, 1, 2], [3, 4, 5], [5, 5, 0], [1, 0, 0], [2, 3, 4]])
+    w = torch.full((5, 3), 1 / 3, dtype=torch.float64)
+    w[3] = torch.tensor([0.5, 0.5, 0.0])                 # a short, padded batch
+    for args in ((None, None), (idx, w)):
+        pg = p.clone().requires_grad_(True)
+        loss = prob.loss(pg, *args)
+        (g,) = torch.autograd.grad(loss.sum(), pg)
+        loss2, g2 = prob.loss_and_grad(p, *args)
+        torch.testing.assert_close(loss2, loss.detach(), rtol=1e-15, atol=0)
+        torch.testing.assert_close(g2, g, rtol=1e-13, atol=1e-13)
 
     calls = []
-    monkeypatch.setattr(Line, "loss_and_grad", loss_and_grad, raising=False)
-    h = sim(text)
-    assert calls == [3] * 50
-    np.testing.assert_allclose(h.params, ref.params, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(h.loss, ref.loss, rtol=1e-12, atol=1e-12)
+    original = Line.loss_and_grad
+
+    def counted(self, params, idx=None, weight=None):
+        calls.append(idx is None)
+        return original(self, params, idx, weight)
+
+    for train in ("init = [0.3, -0.2]", "init = [0.3, -0.2]\nbatch_size = [2, 4]\nshuffle = true"):
+        text = '[[optimizer]]\ntype = "sgd"\nlr = [0.01, 0.03]\nmomentum = 0.9\n[[optimizer]]\ntype = "adam"\nlr = 0.1'
+        monkeypatch.setattr(Line, "loss_and_grad", counted)
+        calls.clear()
+        fast = sim(text, train=train)
+        assert len(calls) == 50
+        monkeypatch.delattr(Line, "loss_and_grad")
+        slow = sim(text, train=train)
+        np.testing.assert_allclose(fast.params, slow.params, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(fast.loss, slow.loss, rtol=1e-11, atol=1e-12)
+        monkeypatch.undo()
 
 
 @pytest.mark.parametrize("optimizers,key,words", [

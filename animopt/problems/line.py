@@ -34,6 +34,18 @@ class Line(Problem):
             return mse(a * self.x + b, self.y.expand(len(params), -1), None)
         return mse(a * self.x[idx] + b, self.y[idx], weight)
 
+    def loss_and_grad(self, params, idx=None, weight=None):
+        """`loss` and its closed-form gradient [2 mean(r x), 2 mean(r)], r = a x + b - y (weighted for a
+        minibatch): what the simulator uses instead of autograd, several times cheaper for big sweeps."""
+        a, b = params[:, :1], params[:, 1:2]
+        if idx is None:
+            x, r = self.x, a * self.x + b - self.y
+            return (r * r).mean(-1), torch.stack([(r * x).mean(-1), r.mean(-1)], 1) * 2
+        x = self.x[idx]
+        r = a * x + b - self.y[idx]
+        wr = weight * r
+        return (wr * r).sum(-1), torch.stack([(wr * x).sum(-1), wr.sum(-1)], 1) * 2
+
     def data(self):
         return {"x": self._x, "y": self._y}
 
