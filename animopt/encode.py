@@ -1,9 +1,13 @@
-"""Encoders fed by one stream of RGBA frames: ffmpeg pipes (mp4, gif) and PNG stills.
+"""Encoders fed by one stream of RGBA frames: one ffmpeg process for the video formats (mp4, gif) of a
+render, and PNG stills.
 
-Each ffmpeg encoder has a writer thread and a small bounded queue: the frame loop hands it a copy of
-the canvas buffer and goes on drawing while the thread writes to ffmpeg's stdin (the write releases the
-GIL), so drawing and encoding run on different cores. Memory stays flat: at most `QUEUE_FRAMES` frames
-wait per encoder, and nothing else is held.
+One ffmpeg process writes every video file of a render from one pipe: each frame is written once,
+split inside ffmpeg, and the GIF takes its subset of the frames there (`select`), so a render with
+both formats costs one pipe write per frame and one ffmpeg process's memory. The process has a
+writer thread and a small bounded queue: the frame loop hands it a copy of the canvas buffer and goes
+on drawing while the thread writes to ffmpeg's stdin (the write releases the GIL), so drawing and
+encoding run on different cores. Memory stays flat: at most `QUEUE_FRAMES` frames wait, nothing else
+is held.
 
 A GIF's palette is computed first, by ffmpeg's palettegen over a deterministic sample of the GIF's
 frames; the frames then stream through paletteuse with that fixed palette. (palettegen and paletteuse in
@@ -26,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-QUEUE_FRAMES = 4          # frames waiting per encoder
+QUEUE_FRAMES = 2          # frames waiting per encoder
 PALETTE_SAMPLE = 32       # frames a GIF palette is computed from
 PIPE_BYTES = 1 << 20      # ffmpeg's stdin pipe buffer (Linux F_SETPIPE_SZ; 1 MiB is the usual maximum)
 GIF_MAX_FPS = 50.0
@@ -59,14 +63,30 @@ def gif_rate(fps: float, requested: float | None = None, duration: float | None 
 
 
 def pick_frames(n: int, fps: float, rate: float) -> np.ndarray:
-    """Indices of the `n` frames (at `fps`) shown at `rate` frames per second: the clip's duration
-    kept, the first and the last frame always in."""
-    if rate >= fps - 1e-9:
+    """Indices of the `n` frames (at `fps`) shown at `rate` frames per second: `m = n * rate / fps`
+    of them (rounded), evenly spread, the first and the last always in: round(j * (n-1) / (m-1)).
+    `select_expr` picks the same frames inside ffmpeg."""
+    m = gif_count(n, fps, rate)
+    if m >= n:
         return np.arange(n)
-    m = max(1, int(round(n * rate / fps)))
     if m == 1:
         return np.array([n - 1])
-    return np.rint(np.linspace(0, n - 1, m)).astype(np.int64)
+    j = np.arange(m, dtype=np.int64)
+    return (2 * j * (n - 1) + (m - 1)) // (2 * (m - 1))
+
+
+def gif_count(n: int, fps: float, rate: float) -> int:
+    return n if rate >= fps - 1e-9 else max(1, min(n, int(round(n * rate / fps))))
+
+
+def select_expr(n: int, m: int) -> str:
+    """An ffmpeg `select` expression true for the frames `pick_frames` picks (m of n, m < n): frame i
+    is in when ceil((2i+1)(m-1) / 2(n-1)) > ceil((2i-1)(m-1) / 2(n-1)), the number of picks up to
+    i growing there. Integers below 2**53 throughout, so the doubles ffmpeg computes with are exact."""
+    if m == 1:
+        return f"eq(n,{n - 1})"
+    a, b = m - 1, 2 * (n - 1)
+    return f"gt(ceil((2*n+1)*{a}/{b}),ceil((2*n-1)*{a}/{b}))"
 
 
 def palette_sample(m: int, k: int = PALETTE_SAMPLE) -> np.ndarray:
@@ -105,17 +125,18 @@ def _alive(pid: int) -> bool:
 
 
 class PipeEncoder:
-    """An ffmpeg process reading raw RGBA frames on stdin, fed by a writer thread.
+    """An ffmpeg process reading raw RGBA frames on stdin, fed by a writer thread, writing `outputs`
+    (final path -> temporary path).
 
-    `put(frame)` queues one frame (bytes, not modified afterwards); `finish()` waits for ffmpeg;
-    `commit()` renames the temporary file to its final name; `abort()` kills ffmpeg and removes it.
-    `indices` are the frames of the render's stream this encoder takes.
+    `put(frame, done)` queues one frame (left untouched until `done()` is called); `finish()` waits
+    for ffmpeg; `commit()` renames the temporary files to their final names; `abort()` kills ffmpeg
+    and removes them. `indices` are the frames of the render's stream this encoder takes.
     """
 
-    def __init__(self, stream, path: Path, tmp: Path, size: tuple[int, int], indices: np.ndarray,
+    def __init__(self, stream, outputs: dict[Path, Path], size: tuple[int, int], indices: np.ndarray,
                  cleanup: tuple[Path, ...] = ()):
-        self.path = Path(path)
-        self.tmp = tmp
+        self.outputs = outputs
+        self.name = ", ".join(p.name for p in outputs)
         self.indices = indices
         self.frame_bytes = size[0] * size[1] * 4
         self.frames = 0
@@ -133,7 +154,7 @@ class PipeEncoder:
         except (ImportError, OSError):
             pass
         self.queue: queue.Queue = queue.Queue(QUEUE_FRAMES)
-        self.thread = threading.Thread(target=self._pump, name=f"animopt-{self.path.name}", daemon=True)
+        self.thread = threading.Thread(target=self._pump, name=f"animopt-{self.name}", daemon=True)
         self.thread.start()
 
     def _pump(self) -> None:
@@ -169,7 +190,7 @@ class PipeEncoder:
     def check(self) -> None:
         """Raises EncodeError (and cleans up) if ffmpeg stopped reading."""
         if self.failure is not None:
-            self._fail(f"ffmpeg stopped while writing {self.path.name}")
+            self._fail(f"ffmpeg stopped while writing {self.name}")
 
     def _stderr(self) -> str:
         try:
@@ -194,12 +215,13 @@ class PipeEncoder:
             pass
         code = self.proc.wait()
         if code != 0 or self.failure is not None:
-            self._fail(f"ffmpeg failed on {self.path.name}")
+            self._fail(f"ffmpeg failed on {self.name}")
 
-    def commit(self) -> Path:
-        os.replace(self.tmp, self.path)
+    def commit(self) -> list[Path]:
+        for path, tmp in self.outputs.items():
+            os.replace(tmp, path)
         self._close()
-        return self.path
+        return list(self.outputs)
 
     def abort(self) -> None:
         try:
@@ -215,7 +237,8 @@ class PipeEncoder:
                 self.thread.join(timeout=1.0)
         finally:
             self._close()
-            self.tmp.unlink(missing_ok=True)
+            for tmp in self.outputs.values():
+                tmp.unlink(missing_ok=True)
 
     def _close(self) -> None:
         for f in (self.proc.stdin, self.log):
@@ -262,58 +285,93 @@ class FramePool:
         return buf, done
 
 
+def _cores() -> int:
+    """x264's threads: one per core (its default, 1.5 per core, oversubscribes cores that also draw,
+    and every frame thread holds frames: as fast here, and less memory)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
 def _raw_input(size: tuple[int, int], rate: float):
     import ffmpeg
 
     return ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgba", s=f"{size[0]}x{size[1]}", framerate=rate)
 
 
-def mp4_encoder(path: Path, size: tuple[int, int], fps: float, n: int, crf: int = 20,
-                preset: str = "veryfast") -> PipeEncoder:
-    """H.264 in MP4: yuv420p (BT.709, tagged), +faststart; every frame of the stream."""
-    import ffmpeg
+def video_encoder(targets: dict[str, Path], size: tuple[int, int], fps: float, n: int,
+                  draw: Callable[[int], bytes], crf: int = 20, preset: str = "veryfast",
+                  gif_fps: float | None = None) -> PipeEncoder:
+    """One ffmpeg process writing `targets` ({"mp4": path, "gif": path}, either or both) from `n`
+    frames at `fps`; it takes every frame when there is an MP4, else only the GIF's.
 
-    path = Path(path)
-    tmp = temp_path(path)
-    v = _raw_input(size, fps).video.filter("scale", out_color_matrix="bt709", out_range="tv", out_primaries="bt709",
-                                            out_transfer="bt709")
-    out = ffmpeg.output(v, str(tmp), format="mp4", vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset=preset,
-                        movflags="+faststart", colorspace="bt709", color_primaries="bt709", color_trc="bt709")
-    return PipeEncoder(out, path, tmp, size, np.arange(n))
-
-
-def gif_encoder(path: Path, size: tuple[int, int], fps: float, n: int, draw: Callable[[int], bytes],
-                requested_fps: float | None = None) -> PipeEncoder:
-    """A GIF that loops forever, at `gif_rate`, with the palette of a sample of its frames.
-
-    `draw(i)` returns frame `i` of the stream (RGBA bytes); it is called for the palette sample first.
+    MP4: H.264, yuv420p (BT.709, tagged), +faststart, `crf` and `preset`. Deterministic: x264's output
+    does not depend on its thread count.
+    GIF: loops forever, at `gif_rate` (whole centiseconds a frame, the duration kept), with the palette
+    of a sample of its frames: `draw(i)` returns frame `i` of the stream (RGBA bytes), called for the
+    sample first.
     """
     import ffmpeg
 
-    path = Path(path)
-    rate = gif_rate(fps, requested_fps, n / fps)
-    indices = pick_frames(n, fps, rate)
-    palette = temp_path(path.with_suffix(".png"), "palette")
-    gen = ffmpeg.output(_raw_input(size, rate).video.filter("palettegen", stats_mode="diff"), str(palette),
-                        vframes=1, format="image2", vcodec="png")
-    pg = PipeEncoder(gen, palette, palette, size, indices)
+    targets = {f: Path(p) for f, p in targets.items()}
+    gif = targets.get("gif")
+    rate = gif_rate(fps, gif_fps, n / fps)
+    picks = pick_frames(n, fps, rate)
+    palette = make_palette(gif, size, picks, draw) if gif is not None else None
     try:
-        for j in palette_sample(len(indices)):
-            pg.put(draw(int(indices[j])))
+        indices = np.arange(n) if "mp4" in targets else picks
+        v = _raw_input(size, fps if "mp4" in targets else rate).video
+        if len(targets) > 1:
+            split = v.split()
+            branches = {"mp4": split[0], "gif": split[1]}
+        else:
+            branches = {f: v for f in targets}
+        outs, files = [], {}
+        for fmt, path in targets.items():
+            tmp = files[path] = temp_path(path)
+            b = branches[fmt]
+            if fmt == "mp4":
+                b = b.filter("scale", out_color_matrix="bt709", out_range="tv", out_primaries="bt709",
+                             out_transfer="bt709")
+                outs.append(ffmpeg.output(
+                    b, str(tmp), format="mp4", vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset=preset,
+                    movflags="+faststart", colorspace="bt709", color_primaries="bt709", color_trc="bt709",
+                    threads=_cores()))
+            else:
+                if len(indices) > len(picks):
+                    b = b.filter("select", select_expr(n, len(picks)))
+                # frame N at N*k centiseconds, and the GIF's frame rate 100/k: every delay is k
+                k = round(100 / rate)
+                b = b.filter("settb", "1/100").filter("setpts", f"N*{k}")
+                b = ffmpeg.filter([b, ffmpeg.input(str(palette)).video], "paletteuse", diff_mode="rectangle",
+                                  **GIF_DITHER)
+                outs.append(ffmpeg.output(b, str(tmp), format="gif", loop=0, r=f"100/{k}"))
+        stream = outs[0] if len(outs) == 1 else ffmpeg.merge_outputs(*outs)
+        return PipeEncoder(stream, files, size, indices, cleanup=(palette,) if palette else ())
+    except BaseException:
+        if palette is not None:
+            palette.unlink(missing_ok=True)
+        raise
+
+
+def make_palette(gif: Path, size: tuple[int, int], picks: np.ndarray, draw: Callable[[int], bytes]) -> Path:
+    """palettegen (stats_mode=diff) over `palette_sample` of the GIF's frames; a temporary PNG."""
+    import ffmpeg
+
+    palette = temp_path(gif.with_suffix(".png"), "palette")
+    gen = ffmpeg.output(_raw_input(size, 25).video.filter("palettegen", stats_mode="diff"), str(palette),
+                        vframes=1, format="image2", vcodec="png")
+    pg = PipeEncoder(gen, {palette: palette}, size, picks)
+    try:
+        for j in palette_sample(len(picks)):
+            pg.put(draw(int(picks[j])))
         pg.finish()
     except BaseException:
         pg.abort()
         raise
     pg._close()
-    tmp = temp_path(path)
-    try:
-        v = ffmpeg.filter([_raw_input(size, rate).video, ffmpeg.input(str(palette)).video], "paletteuse",
-                          diff_mode="rectangle", **GIF_DITHER)
-        out = ffmpeg.output(v, str(tmp), format="gif", loop=0)
-        return PipeEncoder(out, path, tmp, size, indices, cleanup=(palette,))
-    except BaseException:
-        palette.unlink(missing_ok=True)
-        raise
+    return palette
 
 
 class PngFile:
@@ -329,15 +387,12 @@ class PngFile:
             self.tmp.unlink(missing_ok=True)
             raise
 
-    def put(self, frame) -> None:
-        pass
-
     def finish(self) -> None:
         pass
 
-    def commit(self) -> Path:
+    def commit(self) -> list[Path]:
         os.replace(self.tmp, self.path)
-        return self.path
+        return [self.path]
 
     def abort(self) -> None:
         self.tmp.unlink(missing_ok=True)
@@ -353,7 +408,7 @@ def write_png(path: str | Path, rgb: np.ndarray) -> Path:
     """Writes an `[H, W, 3|4]` uint8 image atomically."""
     f = PngFile(Path(path), rgb)
     try:
-        return f.commit()
+        return f.commit()[0]
     except BaseException:
         f.abort()
         raise

@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .encode import FramePool, PngFile, gif_encoder, mp4_encoder, write_png
+from .encode import FramePool, PngFile, video_encoder, write_png
 from .history import History
 from .layout import Canvas, check_views
 from .scene import Scene
@@ -37,11 +37,11 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
            progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Renders the scene to each format; returns the files written.
 
-    Frames are drawn once and fed to every encoder (a GIF takes every frame or a subset, at its own
-    rate); each encoder writes from its own thread while the next frame is drawn. The files appear,
-    renamed from temporary names, only when every encoder has finished: on an error or an interrupt
-    nothing is left behind and the previous files are untouched. `progress(i, n)` is called after
-    each frame drawn.
+    Frames are drawn once and written once to one ffmpeg process that makes every video format (a
+    GIF takes every frame or a subset, at its own rate); a writer thread feeds it while the next
+    frame is drawn. The files appear, renamed from temporary names, only when every encoder has
+    finished: on an error or an interrupt nothing is left behind and the previous files are
+    untouched. `progress(i, n)` is called after each frame drawn.
     """
     from .simulator import simulate
 
@@ -59,38 +59,26 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
             return bytes(canvas.frame(int(steps[i])))
 
         try:
-            for fmt, path in targets.items():
-                if fmt == "png":
-                    encoders.append(PngFile(path, canvas.rgb(still_step(scene, h))))
-                elif fmt == "mp4":
-                    encoders.append(mp4_encoder(path, r.size, r.fps, n, r.crf, r.preset))
-                else:
-                    encoders.append(gif_encoder(path, r.size, r.fps, n, draw, r.gif_fps))
-            takes = np.zeros((len(encoders), n), bool)
-            for k, e in enumerate(encoders):
-                takes[k, e.indices] = True
-            users = [[encoders[k] for k in np.nonzero(col)[0]] for col in takes.T]
-            todo = [i for i in range(n) if users[i]]
-            pool = FramePool(r.size[0] * r.size[1] * 4)
-
-            def check():
-                for e in encoders:
-                    e.check()
-
-            with _quick_gil_handoff():
-                for done, i in enumerate(todo, 1):
-                    buf, release = pool.fill(canvas.frame(int(steps[i])), len(users[i]), check)
-                    for e in users[i]:
-                        e.put(buf, release)
-                    if progress:
-                        progress(done, len(todo))
-                for e in encoders:
-                    e.finish()
+            if "png" in targets:
+                encoders.append(PngFile(targets["png"], canvas.rgb(still_step(scene, h))))
+            video = {f: p for f, p in targets.items() if f != "png"}
+            if video:
+                enc = video_encoder(video, r.size, r.fps, n, draw, r.crf, r.preset, r.gif_fps)
+                encoders.append(enc)
+                pool = FramePool(r.size[0] * r.size[1] * 4)
+                with _quick_gil_handoff():
+                    for done, i in enumerate(enc.indices, 1):
+                        enc.put(*pool.fill(canvas.frame(int(steps[i])), 1, enc.check))
+                        if progress:
+                            progress(done, len(enc.indices))
+            for e in encoders:
+                e.finish()
         except BaseException:
             for e in encoders:
                 e.abort()
             raise
-    return [e.commit() for e in encoders]
+    written = [p for e in encoders for p in e.commit()]
+    return sorted(written, key=list(targets.values()).index)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from PIL import Image
 
 import animopt
 from animopt import encode
-from animopt.encode import EncodeError, gif_rate, palette_sample, pick_frames
+from animopt.encode import EncodeError, gif_rate, palette_sample, pick_frames, select_expr
 from animopt.layout import Canvas
 
 SCENE = """
@@ -72,6 +72,22 @@ def test_gif_rate_keeps_the_duration(fps, duration, rate):
     assert idx[0] == 0 and idx[-1] == n - 1 and (np.diff(idx) > 0).all()
 
 
+def _select(expr: str, n: int) -> np.ndarray:
+    """ffmpeg's `select` expression evaluated as ffmpeg does (doubles) over frames 0..n-1."""
+    import math
+
+    env = {"gt": lambda a, b: a > b, "eq": lambda a, b: a == b, "ceil": math.ceil}
+    return np.array([i for i in range(n) if eval(expr, env, {"n": float(i)})])
+
+
+@pytest.mark.parametrize("n,fps,rate", [(60, 30, 25), (300, 15, 12.5), (10000, 30, 25), (7, 60, 50),
+                                        (301, 100, 50), (45, 30, 10), (5, 30, 1)])
+def test_ffmpeg_selects_the_frames_of_pick_frames(n, fps, rate):
+    picks = pick_frames(n, fps, rate)
+    assert len(picks) == round(n * rate / fps) or len(picks) == 1
+    assert np.array_equal(_select(select_expr(n, len(picks)), n), picks)
+
+
 def test_gif_rate_requested_and_sample():
     assert gif_rate(30, 10, 6.0) == pytest.approx(10.0)
     assert gif_rate(30, 99, None) == pytest.approx(25.0)
@@ -120,11 +136,12 @@ def test_frames_drawn_once_for_every_format(tmp_path, monkeypatch):
 
 
 def test_output_is_deterministic(tmp_path):
-    sc = scene(tmp_path, fps=20, duration=1.0)
-    a, b = tmp_path / "a", tmp_path / "b"
+    sc = scene(tmp_path, fps=30, duration=1.0)
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     animopt.render(sc, a)
     animopt.render(sc, b)
-    assert (a / "tiny.gif").read_bytes() == (b / "tiny.gif").read_bytes()
+    animopt.render(sc, c, formats=["gif"])      # the GIF alone: its frames chosen here, not by ffmpeg
+    assert (a / "tiny.gif").read_bytes() == (b / "tiny.gif").read_bytes() == (c / "tiny.gif").read_bytes()
     fa, fb = iio.imread(a / "tiny.mp4"), iio.imread(b / "tiny.mp4")
     assert fa.shape == fb.shape and np.array_equal(fa, fb)
     with Image.open(a / "tiny.gif") as im:
