@@ -135,7 +135,7 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in (
     OptimizerDef("sgd", "SGD", SGD_FIELDS, _sgd, _sgd_check, lambda v: v["momentum_style"] == "keras"),
     OptimizerDef("rmsprop", "RMSprop", _fields(
         1e-2, alpha=_num(0.99, ge=0, le=1, doc="decay of the squared-gradient average"), eps=EPS,
-        weight_decay=WD, momentum=_num(0.0, ge=0, lt=1),
+        weight_decay=WD, momentum=_num(0.0, ge=0, lt=1, doc="buf = momentum*buf + g / denominator; the step is buf"),
         centered=_flag("divide by the gradient's estimated variance instead of its second moment")),
         _adaptive(lambda hp: T.scale_by_rms(hp["alpha"], hp["eps"], hp["centered"], hp["momentum"]))),
     OptimizerDef("adam", "Adam", ADAM_FIELDS, _adaptive(_adam_scale)),
@@ -144,15 +144,17 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in (
         amsgrad=_flag("use the running maximum of the second moment")), _adamw),
     OptimizerDef("adagrad", "Adagrad", _fields(
         1e-2, lr_decay=_num(0.0, ge=0, doc="lr / (1 + (t-1)*lr_decay)"), weight_decay=WD,
-        initial_accumulator_value=_num(0.0, ge=0), eps=_num(1e-10, gt=0)),
+        initial_accumulator_value=_num(0.0, ge=0, doc="starting value of the sum of squared gradients"),
+        eps=_num(1e-10, gt=0, doc="added to the denominator")),
         _adaptive(lambda hp: T.scale_by_adagrad(hp["lr_decay"], hp["initial_accumulator_value"], hp["eps"]))),
     OptimizerDef("adadelta", "Adadelta", _fields(
-        1.0, rho=_num(0.9, ge=0, le=1), eps=_num(1e-6, gt=0), weight_decay=WD),
+        1.0, rho=_num(0.9, ge=0, le=1, doc="decay of the squared-gradient and squared-step averages"),
+        eps=_num(1e-6, gt=0, doc="added inside both square roots"), weight_decay=WD),
         _adaptive(lambda hp: T.scale_by_adadelta(hp["rho"], hp["eps"]))),
     OptimizerDef("adamax", "Adamax", _fields(2e-3, betas=_betas(), eps=EPS, weight_decay=WD),
                  _adaptive(_adamax_scale)),
     OptimizerDef("nadam", "NAdam", _fields(
-        2e-3, betas=_betas(), eps=EPS, weight_decay=WD, momentum_decay=_num(4e-3, ge=0),
+        2e-3, betas=_betas(), eps=EPS, weight_decay=WD, momentum_decay=_num(4e-3, ge=0, doc="psi in mu_t = beta1*(1 - 0.5*0.96^(t*psi))"),
         decoupled_weight_decay=DECOUPLED), _adaptive(_nadam_scale)),
     OptimizerDef("radam", "RAdam", _fields(
         1e-3, betas=_betas(), eps=EPS, weight_decay=WD, decoupled_weight_decay=DECOUPLED),
