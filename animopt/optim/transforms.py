@@ -38,6 +38,11 @@ def _any(x) -> bool:
     return bool(torch.as_tensor(x).ne(0).any())
 
 
+def _like(h, p):
+    """A per-run factor ([R, 1] tensor or number) spread to the shape of `p`."""
+    return h.expand_as(p).contiguous() if torch.is_tensor(h) else h
+
+
 # --- momentum ------------------------------------------------------------------------------------
 
 def trace_torch(momentum, dampening, nesterov: bool) -> Transform:
@@ -59,11 +64,6 @@ def trace_torch(momentum, dampening, nesterov: bool) -> Transform:
         return (torch.where(plain, g, u) if select else u), (buf, m, keep)
 
     return Transform(init, update)
-
-
-def _like(h, p):
-    """A per-run factor ([R, 1] tensor or number) spread to the shape of `p`."""
-    return h.expand_as(p).contiguous() if torch.is_tensor(h) else h
 
 
 def trace_ema(beta) -> Transform:
