@@ -5,6 +5,7 @@ This is the only loop over steps. Torch in, numpy (`History`) out.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -195,6 +196,27 @@ def _hparams_tensor(runs: list[Run], key: str, dtype, device):
 def simulate(scene: Scene | Plan, device: str | None = None) -> History:
     """Runs every optimizer of the scene on its problem and records the full History."""
     p = scene if isinstance(scene, Plan) else plan(scene, device)
+    with _cpu_threads(p):
+        return _simulate(p)
+
+
+@contextmanager
+def _cpu_threads(p: Plan):
+    """One CPU thread for the small tensors of most scenes: the loop is many tiny ops, and extra threads
+    only contend (up to 10x slower on a busy 2-core machine). Big problems keep torch's setting."""
+    n0 = torch.get_num_threads()
+    work = len(p.runs) * len(p.problem.param_names) * max(1, p.problem.n or 1)
+    one = p.device.type == "cpu" and work < 50_000_000 and n0 > 1
+    if one:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if one:
+            torch.set_num_threads(n0)
+
+
+def _simulate(p: Plan) -> History:
     sc, prob, runs, S = p.scene, p.problem, p.runs, p.steps
     dev, dt = p.device, p.dtype
     R, P = len(runs), len(prob.param_names)
@@ -319,12 +341,13 @@ def _loop_loss(prob: Problem, H_loss: torch.Tensor, params: torch.Tensor, diverg
     return H_loss.cpu().numpy().astype(np.float64)
 
 
-def _full_loss(prob: Problem, params: torch.Tensor, chunk: int = 1 << 16) -> np.ndarray:
-    """Full-data loss of every recorded point, evaluated in chunks without gradients."""
+def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np.ndarray:
+    """Full-data loss of every recorded point, evaluated in chunks without gradients (about `budget`
+    values of parameters x data per chunk, so a many-parameter problem stays small in memory)."""
     S1, R, P = params.shape
     flat = params.reshape(-1, P)
     out = torch.empty(flat.shape[0], dtype=params.dtype, device=params.device)
-    rows = max(1, chunk // max(1, prob.n or 1) * 64) if prob.n else chunk
+    rows = max(1, budget // (max(1, prob.n or 1) * P))
     with torch.no_grad():
         for i in range(0, flat.shape[0], rows):
             out[i:i + rows] = prob.loss(flat[i:i + rows])
