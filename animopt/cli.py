@@ -111,6 +111,7 @@ def still(scene, output, step, device):
     if not output.lower().endswith(".png"):
         raise BadInput(f"-o {output}: a still is a PNG; give a file name ending in .png")
     sc = _load(scene)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     try:
         path = _still(sc, output, step=step, device=device)
     except SceneError as e:
@@ -133,6 +134,7 @@ def simulate(scene, output, device):
         h = _simulate(sc, device=device)
     except SceneError as e:
         raise BadInput(str(e)) from None
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     h.save(output)
     n_div = int((h.diverged_at >= 0).sum())
     click.echo(f"{output}: {h.runs} runs x {h.steps} steps x {len(h.param_names)} parameters"
