@@ -82,7 +82,9 @@ def table() -> str:
     mach = None
     for f in sorted(RESULTS.glob("*.json")):
         r = json.loads(f.read_text())
-        for line in r.get("rows", []):
+        if "rows" not in r or "machine" not in r:
+            continue                     # another benchmark's file
+        for line in r["rows"]:
             rows.append((r["benchmark"], r["date"], r.get("load", ""), *line))
         mach = mach or r["machine"]
     out = ["| benchmark | measure | value | target | met | date | load |", "|---|---|---|---|---|---|---|"]

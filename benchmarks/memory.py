@@ -46,8 +46,8 @@ lr = 0.05
 views = ["fit_line", "loss"]
 fps = 30
 frames = {frames}
-size = [800, 600]
-formats = ["mp4", "gif"]
+size = [{w}, {h}]
+formats = [{formats}]
 """
 
 
@@ -130,15 +130,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=10000)
     ap.add_argument("--one-graph", type=int, default=0, metavar="N")
+    ap.add_argument("--size", default="800x600")
+    ap.add_argument("--formats", default="mp4,gif")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scene = tmp / "long.toml"
-        scene.write_text(SCENE.format(frames=args.frames))
+        w, h = map(int, args.size.split("x"))
+        fmts = args.formats.split(",")
+        scene.write_text(SCENE.format(frames=args.frames, w=w, h=h, formats=", ".join(f'"{f}"' for f in fmts)))
         code = ("import sys, animopt; s = animopt.load_scene(sys.argv[1]); "
                 "print([str(p) for p in animopt.render(s, sys.argv[2])])")
         ld0 = load()
-        print(f"{args.frames} frames, 800x600, mp4 + gif; load {ld0}", flush=True)
+        print(f"{args.frames} frames, {args.size}, {' + '.join(fmts)}; load {ld0}", flush=True)
         secs, s, rc = measure([sys.executable, "-c", code, str(scene), str(tmp)], cwd=ROOT)
         assert rc == 0, f"render failed ({rc})"
         ld = f"{min(ld0, load()):.1f}-{max(ld0, load()):.1f}"
@@ -146,15 +150,18 @@ def main():
         each = sorted((v / 1e6 for v in s.peak_each.values()), reverse=True)
         import imageio.v3 as iio
 
-        n_mp4 = sum(1 for _ in iio.imiter(tmp / "long.mp4"))
         from PIL import Image
 
-        with Image.open(tmp / "long.gif") as im:
-            n_gif = im.n_frames
+        n_mp4 = n_gif = 0
+        if "mp4" in fmts:
+            n_mp4 = sum(1 for _ in iio.imiter(tmp / "long.mp4"))
+        if "gif" in fmts:
+            with Image.open(tmp / "long.gif") as im:
+                n_gif = im.n_frames
         print(f"rendered in {secs:.1f} s: mp4 {n_mp4} frames, gif {n_gif} frames; peak of the summed RSS "
               f"{peak:.0f} MB over {s.samples} samples (per process peaks: "
               + ", ".join(f"{v:.0f}" for v in each) + " MB)")
-        rows = [[f"memory: {args.frames:,} frames 800x600, mp4 + gif, peak RSS (render + ffmpeg)",
+        rows = [[f"memory: {args.frames:,} frames {args.size}, {' + '.join(fmts)}, peak RSS (render + ffmpeg)",
                  f"**{peak:.0f} MB** ({secs:.0f} s)", "< 500 MB", peak < 500]]
         if args.one_graph:
             naive, rc = one_graph(args.one_graph, tmp)
