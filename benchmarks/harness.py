@@ -87,10 +87,10 @@ def table() -> str:
         for line in r["rows"]:
             rows.append((r["benchmark"], r["date"], r.get("load", ""), *line))
         mach = mach or r["machine"]
-    out = ["| benchmark | measure | value | target | met | date | load |", "|---|---|---|---|---|---|---|"]
-    for bench, date, ld, measure, value, target, met in rows:
+    out = ["| measure | value | target | met | date | load |", "|---|---|---|---|---|---|"]
+    for _, date, ld, measure, value, target, met in rows:
         mark = "" if met is None else ("yes" if met else "**no**")
-        out.append(f"| {bench} | {measure} | {value} | {target} | {mark} | {date} | {ld} |")
+        out.append(f"| {measure} | {value} | {target} | {mark} | {date} | {ld} |")
     if mach:
         out.append("")
         out.append(f"Machine: {mach['cpu']}, {mach['cores']} cores (shared with other agents: see the load "

@@ -59,10 +59,10 @@ def raw_frames(scene, h) -> list[bytes]:
 
 
 def ffmpeg_alone(scene, frames: list[bytes], path: Path) -> None:
-    from animopt.encode import mp4_encoder
+    from animopt.encode import video_encoder
 
     r = scene.render
-    enc = mp4_encoder(path, r.size, r.fps, len(frames), r.crf, r.preset)
+    enc = video_encoder({"mp4": path}, r.size, r.fps, len(frames), frames.__getitem__, r.crf, r.preset)
     for f in frames:
         enc.put(f)
     enc.finish()
