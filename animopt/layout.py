@@ -168,8 +168,9 @@ class Canvas:
         for v in self.views:
             v.update(step)
         self.counter.set_text(self.step_text(step))
+        renderer = self.canvas.get_renderer()
         for a in self.artists:
-            self.fig.draw_artist(a)
+            a.draw(renderer)
         return self.canvas.buffer_rgba()
 
     def rgb(self, step: int) -> np.ndarray:
