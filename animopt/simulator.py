@@ -308,7 +308,7 @@ def _simulate(p: Plan) -> History:
         updates[k:, r] = np.nan
     lr_np = lr_np.copy()
     epoch = None
-    if prob.n is not None and p.steps_per_epoch:
+    if prob.n is not None and len(set(p.steps_per_epoch.values())) == 1:   # one epoch length for all runs
         per = p.steps_per_epoch[runs[0].batch_size]
         epoch = np.arange(S + 1) / per
     opt_idx = np.array([r.entry for r in runs])
