@@ -308,3 +308,103 @@ def test_digits_without_scikit_learn_is_a_scene_error(monkeypatch):
         plan(scene('type = "classifier"'))
     assert [k for _, k, _ in e.value.problems] == ["problem.npz"]
     assert "animopt[digits]" in str(e.value) and "data/digits.npz" in str(e.value)
+
+
+# --- closed-form loss and gradient (`loss_and_grad`, what the simulator uses instead of autograd) ----------
+
+def loss_and_autograd(prob, params, idx=None, weight=None):
+    x = params.clone().requires_grad_(True)
+    loss = prob.loss(x, idx, weight)
+    (g,) = torch.autograd.grad(loss.sum(), x)
+    return loss.detach(), g
+
+
+def assert_same(got, ref, rtol):
+    """Losses each to rtol; gradients to rtol of the run's largest component (a vanishing component
+    of a sum of products is only known to that)."""
+    (L, g), (L_ref, g_ref) = got, ref
+    assert L.shape == L_ref.shape and g.shape == g_ref.shape and g.dtype == torch.float64
+    torch.testing.assert_close(L, L_ref, rtol=rtol, atol=0)
+    scale = g_ref.abs().amax(1, keepdim=True)
+    assert ((g - g_ref).abs() <= rtol * scale).all(), ((g - g_ref).abs() / scale).max()
+
+
+# (problem, full-data path: the quadratic form (parameters <= samples) or the residuals)
+LINEAR_CASES = [('type = "linear"\ninputs = 3\noutputs = 2\nn = 40\nnoise = 0.1', True),
+                ('type = "linear"\ninputs = 2\noutputs = 1\nn = 100\nx_range = [-1, 1]\nnoise = 0.01', True),
+                ('type = "linear"\ninputs = 6\noutputs = 2\nn = 10\nx_range = [-3, 5]\nnoise = 0.5', False)]
+
+
+@pytest.mark.parametrize("problem,gram", LINEAR_CASES, ids=["3x2-gram", "2x1-gram", "6x2-residuals"])
+def test_linear_loss_and_grad_equal_autograd(problem, gram):
+    for seed in (0, 1, 2):
+        p = build(problem, seed=seed)
+        assert (p._gram is not None) == gram                   # both full-data paths are covered
+        P, rng = len(p.param_names), np.random.default_rng(seed)
+        params = torch.tensor(rng.normal(size=(7, P)) * rng.uniform(0.1, 10, size=(7, 1)))
+        assert_same(p.loss_and_grad(params), loss_and_autograd(p, params), 1e-12)
+        for b in (1, 3, p.n):                                  # minibatches: repeats, padding, the whole data
+            idx = torch.tensor(rng.integers(0, p.n, size=(7, b)))
+            w = torch.full((7, b), 1 / b, dtype=torch.float64)
+            if b > 1:
+                w[2, b // 2:] = 0.0                            # a short, padded batch
+                w[2, :b // 2] = 1 / (b // 2)
+            assert_same(p.loss_and_grad(params, idx, w), loss_and_autograd(p, params, idx, w), 1e-12)
+
+
+def test_linear_loss_and_grad_near_an_exact_fit():
+    """Without noise the loss at the minimum is 0: 1e-5 from it the loss is 1e-10 times the data's scale.
+    The quadratic form is taken around the minimum, so nothing large cancels (taken around 0 it would lose
+    all but a few digits here)."""
+    p = build('type = "linear"\nW = [[1.0, -2.0], [0.5, 3.0]]\nB = [0.25, -1.0]\nn = 30\nx_range = [-2, 3]')
+    assert p._gram is not None
+    offsets = torch.tensor(np.random.default_rng(5).normal(size=(6, 6)))
+    for eps in (1e-2, 1e-5):
+        params = torch.tensor(p.minimum)[None] + eps * offsets
+        got, ref = p.loss_and_grad(params), loss_and_autograd(p, params)
+        assert float(ref[0].max()) < 1e3 * eps ** 2
+        assert_same(got, ref, 1e-8)
+    L, g = p.loss_and_grad(torch.tensor(p.minimum)[None])
+    assert 0 <= float(L[0]) < 1e-28 and float(g.abs().max()) < 1e-13
+
+
+def test_linear_float32():
+    ctx = BuildCtx(seed=0, base_dir=ROOT, device=torch.device("cpu"), dtype=torch.float32)
+    p = PROBLEMS["linear"].build({"n": 50, "x_range": (0.0, 1.0), "noise": 0.1}, ctx)
+    params = torch.randn(4, 3)
+    L, g = p.loss_and_grad(params)
+    L_ref, g_ref = loss_and_autograd(p, params)
+    assert L.dtype == g.dtype == torch.float32
+    torch.testing.assert_close(L, L_ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-5)
+
+
+def test_quadratic_loss_and_grad_equal_autograd():
+    p = build('type = "quadratic"\ngammas = [5.0, 1.0, 0.5, -2.0]\ncenter = [1.0, -2.0, 0.0, 3.0]')
+    params = torch.tensor(np.random.default_rng(3).normal(size=(9, 4)) * 4)
+    L, g = p.loss_and_grad(params)
+    L_ref, g_ref = loss_and_autograd(p, params)
+    torch.testing.assert_close(L, L_ref, rtol=0, atol=0)
+    torch.testing.assert_close(g, g_ref, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("problem,train", [
+    ('type = "linear"\ninputs = 2\noutputs = 2\nn = 40\nnoise = 0.1', "steps = 40\ninit = [0.5, -0.5, 1, 0, 0, 2]"),
+    ('type = "linear"\ninputs = 3\noutputs = 1\nn = 3', "steps = 40"),                        # residual path
+    ('type = "linear"\ninputs = 2\noutputs = 2\nn = 23\nnoise = 0.1', "epochs = 4\nbatch_size = [5, 8]\nshuffle = true"),
+    ('type = "quadratic"\ngammas = [3.0, 0.5]', "steps = 40"),
+], ids=["linear-gram", "linear-residuals", "linear-minibatch", "quadratic"])
+def test_simulated_history_is_autograds(problem, train, monkeypatch):
+    """The History with the closed form is the History autograd gives (a problem without `loss_and_grad`),
+    full batch and minibatches, several optimizers and runs at once."""
+    text = (f'seed = 3\n[problem]\n{problem}\n[train]\n{train}\n[[optimizer]]\ntype = "sgd"\nlr = [0.01, 0.1]\n'
+            'momentum = 0.9\n[[optimizer]]\ntype = "adam"\nlr = 0.05\n[render]\nviews = ["loss"]\n')
+    import animopt
+
+    cls = type(plan(parse_scene(text)).problem)
+    fast = animopt.simulate(parse_scene(text))
+    monkeypatch.delattr(cls, "loss_and_grad")
+    slow = animopt.simulate(parse_scene(text))
+    assert np.all(np.isfinite(fast.params)) and np.all(fast.loss[-1] < fast.loss[0])
+    for a, b in ((fast.params, slow.params), (fast.grads, slow.grads), (fast.loss, slow.loss)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)

@@ -14,6 +14,7 @@ from .data import finite_or_error, problems_of, read_npz_arrays
 
 MAX_VALUES = 100_000_000     # numbers of data a synthetic set may hold
 MAX_PARAMS = 1_000_000
+GRAM_MAX_PARAMS = 1024       # the full-data gradient comes from a [P, P] matrix up to this many parameters
 
 
 class Linear(Problem):
@@ -33,17 +34,70 @@ class Linear(Problem):
         self.true_params = true
         self.default_init = (0.0,) * len(self.param_names)
         self.window = window_around(self.minimum, self.default_init, true)
+        self._A = torch.as_tensor(A, dtype=ctx.dtype, device=ctx.device)
+        P = len(self.param_names)
+        self._gram = self._gram_form(A, ctx) if P <= min(self.n, GRAM_MAX_PARAMS) else None
 
     def split(self, params):
         R, k = len(params), self.inputs * self.outputs
         return params[:, :k].reshape(R, self.inputs, self.outputs), params[:, k:]
 
+    def residuals(self, params):
+        """X W + B - Y of every run on the full data, `[n, R, outputs]`: one matrix product for all runs,
+        A [n, inputs+1] @ [W; B] [inputs+1, R*outputs] with A = [X, 1]."""
+        R, k, m = len(params), self.inputs + 1, self.outputs
+        Wb = params.reshape(R, k, m).transpose(0, 1).reshape(k, R * m)
+        return (self._A @ Wb).view(self.n, R, m) - self.Y[:, None]
+
     def loss(self, params, idx=None, weight=None):
-        W, B = self.split(params)
         if idx is None:
-            pred = torch.einsum("ni,rio->rno", self.X, W) + B[:, None, :]
-            return mse(pred, self.Y.expand(len(params), -1, -1), None)
+            r = self.residuals(params)
+            return (r * r).mean((0, 2))
+        W, B = self.split(params)
         return mse(torch.bmm(self.X[idx], W) + B[:, None, :], self.Y[idx], weight)
+
+    def loss_and_grad(self, params, idx=None, weight=None):
+        """`loss` and its closed-form gradient: with r = X W + B - Y, the gradient is 2/(n m) X^T r for W
+        and 2/(n m) sum_i r_i for B (seed 004; m outputs), each sample weighted in a minibatch. What the
+        simulator uses instead of autograd. For the full data with fewer parameters than samples, from the
+        quadratic form below: each step then costs parameters^2 per run instead of samples x parameters."""
+        if idx is None and self._gram is not None:
+            return self._full_from_gram(params)
+        R, k, m = len(params), self.inputs + 1, self.outputs
+        if idx is None:
+            r, s = self.residuals(params), 1.0 / (self.n * m)
+            g = (self._A.T @ r.view(self.n, R * m)).view(k, R, m).transpose(0, 1).reshape(R, k * m)
+            return (r * r).sum((0, 2)) * s, g * (2 * s)
+        W, B = self.split(params)
+        X = self.X[idx]                                                          # [R, b, inputs]
+        r = torch.bmm(X, W) + B[:, None, :] - self.Y[idx]
+        wr = r * (weight * (2.0 / m))[:, :, None]
+        g = torch.cat([torch.bmm(X.transpose(1, 2), wr).flatten(1), wr.sum(1)], 1)
+        return ((r * r).mean(-1) * weight).sum(-1), g
+
+    def _gram_form(self, A: np.ndarray, ctx: BuildCtx) -> tuple | None:
+        """The full-data loss as a quadratic form in the parameters p (W row-major, then B: the rows of
+        [W; B], so that X W + B = A [W; B] with A = [X, 1]), taken around a point p0 (the least-squares
+        solution, else 0) so that nothing large cancels near the minimum:
+            n m L(p) = d.G d + 2 h.d + c,   gradient = 2/(n m) (G d + h),   d = p - p0,
+        with G = kron(A^T A, I_m), h = A^T r0 and c = |r0|^2 for the residual r0 = A [W0; B0] - Y.
+        None where these numbers overflow (then every step uses the residuals)."""
+        m = self.outputs
+        p0 = self.minimum if self.minimum is not None else np.zeros((self.inputs + 1) * m)
+        with np.errstate(all="ignore"):
+            r0 = A @ p0.reshape(self.inputs + 1, m) - self._Y
+            G, h, c = np.kron(A.T @ A, np.eye(m)), (A.T @ r0).ravel(), np.sum(r0 * r0)
+        G, h, c, p0 = (torch.as_tensor(a, dtype=ctx.dtype, device=ctx.device) for a in (G, h, c, p0))
+        if not all(bool(torch.isfinite(a).all()) for a in (G, h, c)):       # in the scene's dtype
+            return None
+        return G, h, c, p0, 1.0 / r0.size
+
+    def _full_from_gram(self, params):
+        G, h, c, p0, s = self._gram
+        d = params - p0
+        Gd = d @ G
+        loss = (((Gd + 2 * h) * d).sum(-1) + c).clamp_min(0) * s
+        return loss, (Gd + h) * (2 * s)
 
     def data(self):
         return {"X": self._X, "Y": self._Y}

@@ -35,6 +35,11 @@ class Quadratic(Problem):
         """The closed-form gradient gamma * (w - c)."""
         return self._g * (params - self._c)
 
+    def loss_and_grad(self, params, idx=None, weight=None):
+        """`loss` and `grad` in one call: what the simulator uses instead of autograd (no data, so no
+        minibatch: idx and weight are ignored, as in `loss`)."""
+        return self.loss(params), self.grad(params)
+
     def data(self):
         return {"gammas": self.gammas, "center": self.center}
 
