@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import BENCH, Timer, load, save
+from harness import BENCH, Timer, func_animation, load, save
 
 
 class KeepingPillowWriter:
@@ -35,26 +35,12 @@ class KeepingPillowWriter:
 
 
 def pillow_save(scene, h, path: Path):
-    from matplotlib.animation import FuncAnimation
-
     from animopt.layout import Canvas
     from animopt.renderer import timeline
 
     r = scene.render
-    steps = timeline(scene, h)
-    with Canvas(r, h, scene.title, steps) as canvas:
-        fig = canvas.fig
-        for a in canvas.artists:
-            a.set_animated(False)
-        text = fig.text(0.985, 0.975, "", ha="right", va="top", color=canvas.theme.muted,
-                        fontsize=canvas.theme.font_size, family="DejaVu Sans Mono")
-
-        def update(step):
-            for v in canvas.views:
-                v.update(step)
-            text.set_text(canvas.step_text(step))
-
-        anim = FuncAnimation(fig, update, frames=[int(s) for s in steps], repeat=False, cache_frame_data=False)
+    with Canvas(r, h, scene.title, timeline(scene, h)) as canvas:
+        anim = func_animation(scene, h, canvas)
         writer = KeepingPillowWriter(r.fps)
         anim.save(str(path), writer=writer, dpi=r.dpi)
         return [np.asarray(f.convert("RGB")) for f in type(writer).kept]

@@ -109,3 +109,25 @@ def update_readme() -> None:
 
 if __name__ == "__main__":
     update_readme()
+
+
+def func_animation(scene, h, canvas):
+    """The usual matplotlib way on animopt's own figure: every artist drawn in full each frame (nothing
+    animated, the counter as plain text), and a FuncAnimation over the clip's steps."""
+    from matplotlib.animation import FuncAnimation
+
+    from animopt.renderer import timeline
+
+    fig = canvas.fig
+    for a in canvas.artists:
+        a.set_animated(False)
+    text = fig.text(0.985, 0.975, "", ha="right", va="top", color=canvas.theme.muted,
+                    fontsize=canvas.theme.font_size, family="DejaVu Sans Mono")
+
+    def update(step):
+        for v in canvas.views:
+            v.update(step)
+        text.set_text(canvas.step_text(step))
+
+    steps = timeline(scene, h)
+    return FuncAnimation(fig, update, frames=[int(s) for s in steps], repeat=False, cache_frame_data=False)

@@ -14,7 +14,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from harness import BENCH, Timer, load, save
+from harness import BENCH, Timer, func_animation, load, save
 
 TARGETS = {"contour": 15.0, "fit_line": 10.0}
 
@@ -22,28 +22,16 @@ TARGETS = {"contour": 15.0, "fit_line": 10.0}
 def matplotlib_save(scene, h, path: Path) -> None:
     """The usual way: FuncAnimation redraws the whole figure for every frame, FFMpegWriter saves it."""
     import matplotlib
-    from matplotlib.animation import FFMpegWriter, FuncAnimation
+    from matplotlib.animation import FFMpegWriter
 
     from animopt.encode import ffmpeg_exe
     from animopt.layout import Canvas
     from animopt.renderer import timeline
 
     r = scene.render
-    steps = timeline(scene, h)
-    with Canvas(r, h, scene.title, steps) as canvas:
-        fig = canvas.fig
-        for a in canvas.artists:
-            a.set_animated(False)
-        text = fig.text(0.985, 0.975, "", ha="right", va="top", color=canvas.theme.muted,
-                        fontsize=canvas.theme.font_size, family="DejaVu Sans Mono")
-
-        def update(step):
-            for v in canvas.views:
-                v.update(step)
-            text.set_text(canvas.step_text(step))
-
+    with Canvas(r, h, scene.title, timeline(scene, h)) as canvas:
+        anim = func_animation(scene, h, canvas)
         matplotlib.rcParams["animation.ffmpeg_path"] = ffmpeg_exe()
-        anim = FuncAnimation(fig, update, frames=[int(s) for s in steps], repeat=False, cache_frame_data=False)
         writer = FFMpegWriter(fps=r.fps, codec="libx264", extra_args=[
             "-pix_fmt", "yuv420p", "-crf", str(r.crf), "-preset", r.preset, "-movflags", "+faststart"])
         anim.save(str(path), writer=writer, dpi=r.dpi)
