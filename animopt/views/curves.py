@@ -30,21 +30,13 @@ class Curves(View):
         T = v.shape[0]
         self.t = np.arange(T)
         self.keep = decimate(T)
-        ext = ctx.extent
-        ve = self.values(ext)
-        scale = self.options.get("scale", "auto")
-        self.log = scale == "log" or (scale == "auto" and self.wants_log(ve, ext))
+        self.log, lo, hi = self.y_axis(ctx.extent)
         if self.log:
             ax.set_yscale("log")
-            lo, hi = log_limits(self.extent_values(ve, ext), hi_q=self.hi_q)
-            ax.set_ylim(lo, hi)
             log_ticks(ax.yaxis, lo, hi)
             # exact zeros (a perfect fit, an annealed lr) and values under the floor run along it
             self.v = np.where(v < lo, lo * 1.02, v)
-        else:
-            lo, hi = robust_limits(self.extent_values(ve, ext), pad=0.06, lo_q=0, hi_q=self.hi_q,
-                                   include=self.include(ve))
-            ax.set_ylim(lo, hi)
+        ax.set_ylim(lo, hi)
         ax.set_xlim(0, max(self.h.steps, 1))      # lr has one value fewer than loss: the same axis
         ax.set_xlabel("step")
         ax.set_ylabel(self.options.get("ylabel") or self.ylabel)
@@ -58,6 +50,16 @@ class Curves(View):
             legend(ax, ctx, loc="best")
         self.notes = diverged_note(ax, ctx, y0=0.97)
         return [*self.lines, self.heads, *self.notes.values()]
+
+    def y_axis(self, h) -> tuple[bool, float, float]:
+        """(log, lo, hi): the y axis the values of `h` are drawn on (the `scale` option; auto: log
+        when the values span decades), the limits set by the values (a blow-up leaves the frame)."""
+        ve = self.values(h)
+        scale = self.options.get("scale", "auto")
+        if scale == "log" or (scale == "auto" and self.wants_log(ve, h)):
+            return (True, *log_limits(self.extent_values(ve, h), hi_q=self.hi_q))
+        return (False, *robust_limits(self.extent_values(ve, h), pad=0.06, lo_q=0, hi_q=self.hi_q,
+                                      include=self.include(ve)))
 
     hi_q = 99.5         # the top of the axis: a percentile of the values (a blow-up leaves the frame)
 
