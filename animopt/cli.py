@@ -201,5 +201,60 @@ def list_(paths):
         sys.exit(2)
 
 
+def _steps(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        steps = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise BadInput(f"--steps: expected comma-separated step numbers like 0,50,100, got {value!r}") from None
+    if not steps or min(steps) < 0:
+        raise BadInput(f"--steps: expected step numbers 0 or more, got {value!r}")
+    return steps
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--golden", "golden_dir", required=True, type=click.Path(file_okay=False),
+              help="folder of golden files: <stem>.npz and <stem>.<step>.png")
+@click.option("--steps", default=None, help="comma-separated steps whose frames are compared (default: poster and middle)")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="largest RMS pixel difference of a frame (0..255)")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="relative tolerance on params and loss")
+@click.option("--report", default=None, type=click.Path(file_okay=False),
+              help="folder for expected / actual / diff PNGs and index.html (default: a new temporary folder)")
+@click.option("--update", is_flag=True, help="write or refresh the goldens instead of comparing")
+@click.option("--device", default=None, help="torch device, overriding the scenes'")
+def check(paths, golden_dir, steps, tolerance, rtol, report, update, device):
+    """Compare scenes (default: scenes/) with their goldens: the numbers, then the frames.
+
+    Exit code 0 when everything matches, 1 on a mismatch or a missing golden, 2 on bad input.
+
+    \b
+    Example:
+      animopt check scenes/ --golden goldens/ --update    # once, and after a change you accept
+      animopt check scenes/ --golden goldens/             # after upgrading animopt, matplotlib or torch
+    """
+    from .testing import check_scene, new_report_folder, write_index
+
+    files = scene_files(paths)
+    wanted = _steps(steps)
+    scenes = [_load(f) for f in files]
+    folder = None if update else Path(report) if report else new_report_folder()
+    results = []
+    for scene in scenes:
+        result = check_scene(scene, golden_dir, steps=wanted, tolerance=tolerance, rtol=rtol, update=update,
+                             report=folder, device=device)
+        results.append(result)
+        click.echo(result.line())
+    if folder is not None:
+        click.echo(f"report: {write_index(folder, results)}")
+    bad = sum(not r.ok for r in results)
+    if bad:
+        click.echo(f"{bad} of {len(results)} scene(s) differ from their goldens or have none", err=True)
+    sys.exit(1 if bad else 0)
+
+
 if __name__ == "__main__":
     main()

@@ -36,8 +36,8 @@ class History:
     def runs(self) -> int:
         return self.loss.shape[1]
 
-    def save(self, path: str | Path) -> Path:
-        """Writes `.npz` (all arrays) or `.csv` (a row per step and run), atomically."""
+    def save(self, path: str | Path, extra: dict[str, np.ndarray] | None = None) -> Path:
+        """Writes `.npz` (all arrays, and `extra` ones) or `.csv` (a row per step and run), atomically."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.part")
         try:
@@ -46,7 +46,7 @@ class History:
                     self._write_csv(fh)
             else:
                 with open(tmp, "wb") as fh:
-                    np.savez_compressed(fh, **self.arrays())
+                    np.savez_compressed(fh, **self.arrays(), **(extra or {}))
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
