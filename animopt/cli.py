@@ -145,12 +145,12 @@ def simulate(scene, output, device):
 @click.argument("paths", nargs=-1)
 def validate(paths):
     """Check scene files (or folders of them) and report every problem."""
-    from .simulator import plan
+    from .renderer import checked_plan
 
     bad = 0
     for f in scene_files(paths):
         try:
-            plan(load_scene(f))
+            checked_plan(load_scene(f))
             click.echo(f"{f}: ok")
         except SceneError as e:
             bad += 1
@@ -160,28 +160,12 @@ def validate(paths):
         sys.exit(2)
 
 
-def _describe(o) -> str:
-    from .optim import OPTIMIZERS
-    from .spec import Sweep
-
-    name = o.label or OPTIMIZERS[o.type].label
-    swept = {k: len(v) for k, v in o.hparams.items() if isinstance(v, Sweep)}
-    lr = o.hparams.get("lr")
-    desc = f"{name} (lr {'swept' if isinstance(lr, Sweep) else f'{lr:g}'}"
-    if o.schedule.type != "constant":
-        desc += f", {o.schedule.type} schedule"
-    runs = 1
-    for n in swept.values():
-        runs *= n
-    if runs > 1:
-        desc += f", {runs} runs over " + " x ".join(swept)
-    return desc + ")"
-
-
 @main.command("list")
 @click.argument("paths", nargs=-1)
 def list_(paths):
     """Show each scene: title, problem, optimizers, steps, views, formats."""
+    from .sweep import describe_entry
+
     bad = 0
     for f in scene_files(paths):
         try:
@@ -190,7 +174,7 @@ def list_(paths):
             bad += 1
             click.echo(str(e), err=True)
             continue
-        opts = ", ".join(_describe(o) for o in s.optimizers)
+        opts = ", ".join(describe_entry(o) for o in s.optimizers)
         tr = s.train
         length = f"{tr.steps} steps" if tr.steps else f"{tr.epochs:g} epochs"
         views = " | ".join(", ".join(v.type for v in row) for row in s.render.views)

@@ -39,6 +39,7 @@ def table(fields: dict[str, Field], skip: tuple[str, ...] = ()) -> str:
 
 
 def scene_reference() -> str:
+    from .display import DISPLAY
     from .optim import OPTIMIZERS, SCHEDULES
     from .problems import PROBLEMS
     from .scene import RENDER, TOP, TRAIN, WARMUP
@@ -51,10 +52,10 @@ def scene_reference() -> str:
         out += ["", f"#### `type = \"{name}\"`" + (f": {p.doc}" if p.doc else ""), "", table(p.fields)]
     out += ["", "### `[train]`", table(TRAIN),
             "", "### `[[optimizer]]`",
-            "Every entry has `type`, an optional `label`, an optional `schedule` table and the "
+            "Every entry has `type`, an optional `schedule` table, display keys and the "
             "hyperparameters of torch.optim's constructor. A number given as a list (`lr = [0.01, 0.1]`) or a "
             "range (`lr = { from = 1e-3, to = 10, num = 50, scale = \"log\" }`) is swept: one run per value, "
-            "several swept keys form a grid."]
+            "several swept keys form a grid.", "", "Display keys, on any entry:", "", table(DISPLAY)]
     for name, o in OPTIMIZERS.items():
         out += ["", f"#### `type = \"{name}\"` ({o.label})", "", table(o.fields)]
     out += ["", "### `schedule = { type = ... }`",

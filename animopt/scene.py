@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from . import limits
+from .display import DISPLAY
 from .spec import REQUIRED, Errors, Field, SceneError, Sweep, check_table, did_you_mean, join
 
 FORMATS = ("mp4", "gif", "png")
@@ -34,6 +35,7 @@ class OptimizerSpec:
     label: str | None
     hparams: Mapping[str, Any]            # every key of the optimizer, defaults filled; numbers may be Sweep
     schedule: ScheduleSpec
+    display: Mapping[str, Any] = field(default_factory=dict)   # color, linestyle, marker, zorder (given ones)
 
 
 @dataclass(frozen=True)
@@ -271,17 +273,17 @@ def _check_optimizer(o: dict, i: int, errors: Errors, OPTIMIZERS, SCHEDULES) -> 
                    + "; expected one of " + ", ".join(map(repr, OPTIMIZERS)))
         return None
     odef = OPTIMIZERS[otype]
-    label = o.get("label")
-    if label is not None and not isinstance(label, str):
-        errors.add(join(path, "label"), f"expected a string, got {label!r}")
-        label = None
+    display = check_table({k: v for k, v in o.items() if k in DISPLAY}, DISPLAY, path, errors)
+    label = display.pop("label", None)
+    display = {k: v for k, v in display.items() if v is not None}
     n0 = len(errors.problems)
-    hp = check_table(o, odef.fields, path, errors, ignore=("type", "label", "schedule", "warmup"))
+    hp = check_table(o, odef.fields, path, errors, ignore=("type", "schedule", "warmup", *DISPLAY))
     if len(errors.problems) == n0:
         for key, msg in odef.check(hp):
             errors.add(join(path, key), msg)
     sched = _check_schedule(o.get("schedule"), o.get("warmup"), path, errors, SCHEDULES)
-    return OptimizerSpec(index=i, type=otype, label=label, hparams=MappingProxyType(hp), schedule=sched)
+    return OptimizerSpec(index=i, type=otype, label=label, hparams=MappingProxyType(hp), schedule=sched,
+                         display=MappingProxyType(display))
 
 
 def _check_schedule(s: Any, warmup_top: Any, path: str, errors: Errors, SCHEDULES) -> ScheduleSpec:

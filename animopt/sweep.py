@@ -35,6 +35,66 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def setting_text(key: str, value: Any) -> str:
+    """How one setting reads in a label or a listing: `lr 0.1`, `betas [0.9, 0.99]`, `lr swept`."""
+    return f"{key} swept" if isinstance(value, Sweep) else f"{key} {_fmt(value)}"
+
+
+def schedule_text(spec: OptimizerSpec) -> str:
+    """`cosine schedule`, `warmup 60 + cosine schedule`, `constant lr` (its options apart: `entry_settings`)."""
+    s = spec.schedule
+    text = "constant lr" if s.type == "constant" else f"{s.type} schedule"
+    return f"warmup {s.warmup['steps']} + {text}" if s.warmup else text
+
+
+def entry_settings(spec: OptimizerSpec) -> dict[str, str]:
+    """Every setting of an [[optimizer]] entry as text, by key: `lr` first, then the other
+    hyperparameters, the schedule (`schedule`) and its options (`schedule.T_max`, ...)."""
+    keys = ["lr"] + [k for k in spec.hparams if k != "lr"]
+    out = {k: setting_text(k, spec.hparams[k]) for k in keys if spec.hparams.get(k) is not None}
+    out["schedule"] = schedule_text(spec)
+    out.update({f"schedule.{k}": setting_text(k, v) for k, v in spec.schedule.options.items() if v is not None})
+    return out
+
+
+def entry_labels(optimizers) -> list[str]:
+    """The name of each [[optimizer]] entry: its `label`, else its optimizer's name, followed, when
+    other unlabelled entries have the same type, by the settings that tell it apart from them:
+    `Adam (lr 0.1, cosine schedule)` and `Adam (lr 0.5, constant lr)`. The same words as `animopt list`
+    (`describe_entry`)."""
+    from .optim import OPTIMIZERS
+
+    labels = [o.label or OPTIMIZERS[o.type].label for o in optimizers]
+    for type_ in dict.fromkeys(o.type for o in optimizers):
+        group = [i for i, o in enumerate(optimizers) if o.type == type_ and not o.label]
+        if len(group) < 2:
+            continue
+        settings = {i: entry_settings(optimizers[i]) for i in group}
+        keys = list(dict.fromkeys(k for st in settings.values() for k in st))
+        differ = [k for k in keys if len({st.get(k) for st in settings.values()}) > 1]
+        if "schedule" in differ:        # different schedules: their options would only add noise
+            differ = [k for k in differ if not k.startswith("schedule.")]
+        for n, i in enumerate(group, 1):          # a swept key is named by the sweep (`lr=0.1`)
+            texts = [settings[i][k] for k in differ if k in settings[i] and not settings[i][k].endswith(" swept")]
+            labels[i] += f" ({', '.join(texts)})" if texts else f" {n}"
+    return labels
+
+
+def describe_entry(spec: OptimizerSpec) -> str:
+    """One entry for `animopt list`: `Adam (lr 0.1, cosine schedule, 6 runs over lr x momentum)`."""
+    from .optim import OPTIMIZERS
+
+    settings = entry_settings(spec)
+    parts = [settings["lr"]] if "lr" in settings else []
+    if spec.schedule.type != "constant":
+        parts.append(settings["schedule"])
+    swept = [k for k, v in spec.hparams.items() if isinstance(v, Sweep)]
+    runs = int(np.prod([len(spec.hparams[k]) for k in swept])) if swept else 1
+    if runs > 1:
+        parts.append(f"{runs} runs over " + " x ".join(swept))
+    return f"{spec.label or OPTIMIZERS[spec.type].label} ({', '.join(parts)})"
+
+
 def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list[tuple[float, ...] | None]:
     """The starting points: one (default or given), several, or K seeded random ones."""
     init = scene.train.init
@@ -64,11 +124,9 @@ def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list
 def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> list[Run]:
     """Every run of the scene, entry by entry; within an entry the grid varies the last key fastest,
     then the starting points. Labels name the swept values: `SGD lr=0.1 momentum=0.9`."""
-    from .optim import OPTIMIZERS
-
     starts = init_points(scene, n_params, default_init)
     runs: list[Run] = []
-    for spec in scene.optimizers:
+    for spec, name in zip(scene.optimizers, entry_labels(scene.optimizers)):
         axes = _axes(spec, scene)
         sizes = [len(vals) for _, vals in axes]
         total = int(np.prod(sizes, dtype=np.float64)) * len(starts)
@@ -82,7 +140,7 @@ def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> list
                                  f"this sweep makes {len(runs) + total:,} runs ({grid}"
                                  + (f", after {len(runs):,} of earlier entries" if runs else "")
                                  + f"), more than the limit of {limits.MAX_RUNS:,}")
-        base = spec.label or OPTIMIZERS[spec.type].label
+        base = name
         names = [k for k, _ in axes]
         texts = [[f" {k}={_fmt(v)}" for v in vals] for k, vals in axes]
         fixed_hp = dict(spec.hparams)

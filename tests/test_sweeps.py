@@ -101,7 +101,10 @@ def test_several_entries_hparams_per_run():
     m = h.hparams["momentum"]
     np.testing.assert_allclose(m[[0, 1, 2, 3, 5, 6]], [0.0, 0.9, 0.0, 0.9, 0.5, 0.8])
     assert np.isnan(m[4])                                 # Adam has no momentum
-    assert h.labels[4:] == ("Adam", "SGD momentum=0.5", "SGD momentum=0.8")
+    # two SGD entries: each label names what tells it from the other (its sweep names lr and momentum)
+    assert h.labels[:2] == ("SGD (momentum_style torch) lr=0.01 momentum=0", "SGD (momentum_style torch) lr=0.01 momentum=0.9")
+    assert h.labels[4:] == ("Adam", "SGD (lr 0.05, momentum_style ema) momentum=0.5",
+                            "SGD (lr 0.05, momentum_style ema) momentum=0.8")
 
 
 def test_every_optimizer_style_and_schedule_in_one_scene_through_the_cli(tmp_path):
