@@ -48,7 +48,7 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
     targets = outputs(scene, output, formats)
     for p in targets.values():
         p.parent.mkdir(parents=True, exist_ok=True)
-    h = history if history is not None else simulate(scene, device=device)
+    h = history if history is not None else simulate(checked_plan(scene, device))
     check_views(scene.render, h, scene.file)
     steps = timeline(scene, h)
     r = scene.render
@@ -94,13 +94,30 @@ def _quick_gil_handoff(seconds: float = 0.0005):
 
 
 def still_step(scene: Scene, h: History, step: int | None = None) -> int:
+    return poster_step(scene, h.steps, step)
+
+
+def poster_step(scene: Scene, steps: int, step: int | None = None) -> int:
+    """The step a still shows: `step`, else the scene's still_step, else the last of `steps`."""
     s = step if step is not None else scene.render.still_step
     if s is None:
-        return h.steps
-    if s > h.steps:
+        return steps
+    if s > steps:
         key = "--step" if step is not None else "render.still_step"
-        raise SceneError.one(scene.file, key, f"step {s} is past the last step ({h.steps})")
+        raise SceneError.one(scene.file, key, f"step {s} is past the last step ({steps})")
     return int(s)
+
+
+def checked_plan(scene: Scene, device: str | None = None):
+    """The scene's simulation plan, after every check that drawing it makes (each view against the
+    problem and the sweep, on the plan's outline; the poster step): `animopt validate` runs this, and
+    render runs it before simulating."""
+    from .simulator import outline, plan
+
+    p = plan(scene, device)
+    check_views(scene.render, outline(p), scene.file)
+    poster_step(scene, p.steps)
+    return p
 
 
 def still(scene: Scene, output: str | Path, step: int | None = None, history: History | None = None,
@@ -114,7 +131,7 @@ def still_image(scene: Scene, step: int | None = None, history: History | None =
     """One frame as an `[H, W, 3]` uint8 array."""
     from .simulator import simulate
 
-    h = history if history is not None else simulate(scene, device=device)
+    h = history if history is not None else simulate(checked_plan(scene, device))
     check_views(scene.render, h, scene.file)
     s = still_step(scene, h, step)
     with Canvas(scene.render, h, scene.title, timeline(scene, h)) as canvas:

@@ -200,6 +200,22 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
         return _simulate(p)
 
 
+def outline(p: Plan) -> History:
+    """The History a plan will make, as far as the views' checks read it (runs, labels, parameter
+    names, swept values, optimizer entries, problem), with one step of zeros: validate checks the
+    views on it without simulating. (Zero-stride arrays: no memory, whatever the number of runs.)"""
+    R, P = len(p.runs), len(p.problem.param_names)
+
+    def zeros(*shape):
+        return np.broadcast_to(np.zeros((), dtype=np.float64), shape)
+
+    return History(
+        params=zeros(2, R, P), loss=zeros(2, R), grads=zeros(1, R, P), updates=zeros(1, R, P), lr=zeros(1, R),
+        diverged_at=np.full(R, -1, dtype=np.int64), labels=tuple(r.label for r in p.runs),
+        param_names=tuple(p.problem.param_names), hparams=hparam_table(p.runs),
+        optimizer=np.array([r.entry for r in p.runs], dtype=np.int64), problem=p.problem.info())
+
+
 @contextmanager
 def _cpu_threads(p: Plan):
     """One CPU thread for the small tensors of most scenes: the loop is many tiny ops, and extra threads

@@ -97,7 +97,8 @@ class Field:
         if self.length is not None:
             word = f"a list of {self.length} " + word.split(" of ")[-1] if self.type in ("numbers", "ints", "strs") else word
         if self.choices:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
+            one_of = "one of " + ", ".join(repr(c) for c in self.choices)
+            return word + ", each " + one_of if self.type in ("numbers", "ints", "strs") else one_of
         bounds = []
         if self.gt is not None:
             bounds.append(f"> {_num(self.gt)}")
@@ -157,10 +158,8 @@ def _convert_one(f: Field, v: Any) -> tuple[Any, str | None]:
         if not _is_number(v):
             return None, f"expected {f.expected()}, got {_show(v)}"
         v = float(v)
-        if math.isnan(v):
-            return None, f"expected {f.expected()}, got nan"
-        if math.isinf(v) and (f.lt is None and f.le is None and f.gt is None and f.ge is None):
-            pass
+        if not math.isfinite(v):
+            return None, f"expected {f.expected()} (finite), got {v}"
         return _bounds(f, v)
     if t == "int":
         if isinstance(v, float) and v.is_integer():
@@ -180,13 +179,12 @@ def _convert_one(f: Field, v: Any) -> tuple[Any, str | None]:
         return v, None
     if t in ("numbers", "ints", "strs"):
         if not isinstance(v, list):
-            return None, f"expected {f.expected()}, got {_show(v)}"
+            return None, _not_a_list(f, v)
         if f.length is not None and len(v) != f.length:
             return None, f"expected {f.expected()}, got {len(v)} value(s)"
         if f.min_length is not None and len(v) < f.min_length:
             return None, f"expected at least {f.min_length} value(s), got {len(v)}"
-        inner = Field({"numbers": "number", "ints": "int", "strs": "str"}[t], gt=f.gt, ge=f.ge, lt=f.lt, le=f.le,
-                      choices=f.choices)
+        inner = _item_field(f)
         out = []
         for i, item in enumerate(v):
             x, err = _convert_one(inner, item)
@@ -199,6 +197,26 @@ def _convert_one(f: Field, v: Any) -> tuple[Any, str | None]:
             return None, f"expected a table, got {_show(v)}"
         return v, None
     raise ValueError(f"unknown field type {t}")
+
+
+def _not_a_list(f: Field, v: Any) -> str:
+    """A single value where a list is expected: says so, with the list it probably meant."""
+    words = f"a list of {f.length} " if f.length is not None else "a list of "
+    words += _TYPE_WORDS[f.type].split(" of ")[-1]
+    if isinstance(v, str):
+        got, example = f'the string "{v}"', f'["{v}"]'
+    elif _is_number(v):
+        got, example = f"the number {_show(v)}", f"[{_show(v)}]"
+    else:
+        return f"expected {f.expected()}, got {_show(v)}"
+    fits = f.length in (None, 1) and _convert_one(_item_field(f), v)[1] is None
+    return f"expected {words} like {example}, got {got}" if fits else f"expected {f.expected()}, got {got}"
+
+
+def _item_field(f: Field) -> Field:
+    """The Field of one item of a list-typed Field."""
+    return Field({"numbers": "number", "ints": "int", "strs": "str"}[f.type], gt=f.gt, ge=f.ge, lt=f.lt, le=f.le,
+                 choices=f.choices)
 
 
 def _bounds(f: Field, v: float) -> tuple[Any, str | None]:
@@ -308,12 +326,13 @@ def check_table(table: Any, fields: dict[str, Field], path: str, errors: Errors,
         else:
             out[key] = v
     for key, f in fields.items():
-        if key in out or key in table:
+        if key in out:
             continue
         if f.default is REQUIRED:
-            errors.add(join(path, key), f"missing; expected {f.expected()}")
+            if key not in table:
+                errors.add(join(path, key), f"missing; expected {f.expected()}")
         else:
-            out[key] = f.default
+            out[key] = f.default     # a bad value is reported; the default stands in so later checks run
     return out
 
 

@@ -1,4 +1,5 @@
 """Bad scenes: one message per problem, naming the file, the key path and what was expected."""
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,30 @@ CASES = [
     (bad("size = [320, 180]", "size = [320, 180]\nfps = 30\nduration = 4000"), "render.duration", "100,000"),
     (bad("lr = 0.01", "lr = { from = 0.001, to = 1, num = 10000000 }"), "optimizer[0].lr", "limit"),
     (bad("[render]", "[render]\ntheme = \"blue\""), "render.theme", "'light'"),
+    (bad("size = [320, 180]", 'size = [320, 180]\nformats = "gif"'), "render.formats",
+     'expected a list of strings like ["gif"], got the string "gif"'),
+    (bad("size = [320, 180]", 'size = [320, 180]\nformats = "avi"'), "render.formats",
+     "a list of strings, each one of 'mp4', 'gif', 'png', got the string \"avi\""),
+    (bad("size = [320, 180]", "size = 320"), "render.size", "expected a list of 2 integers"),
+    (bad('views = ["fit_line", "loss"]', 'views = ["fit_line", { type = "params", params = "a" }]'),
+     "render.views[1].params", 'like ["a"], got the string "a"'),
+    (bad("[render]", '[render]\ntimeline = "Log"'), "render.timeline", "did you mean 'log'"),
+    (bad("size = [320, 180]", "size = [320, 180]\nduration = inf"), "render.duration", "finite"),
+]
+
+# rejected by `animopt validate` (exit 2) although they parse: they need the problem built or the sweep
+# expanded, and render would reject them
+VALIDATE_CASES = [
+    (bad('views = ["fit_line", "loss"]', 'views = [{ type = "grid", view = "fit_line", by = "momentum" }]'),
+     "render.views[0].by", "'momentum' is not a swept key"),
+    (bad('views = ["fit_line", "loss"]', 'views = [{ type = "heatmap", x = "lr", y = "momentum" }]'),
+     "render.views[0].x", "'lr' is not a swept key"),
+    (bad("lr = 0.01", "lr = [0.01, 0.1]").replace('views = ["fit_line", "loss"]',
+                                                  'views = [{ type = "heatmap", x = "lr", y = "beta" }]'),
+     "render.views[0].y", "'beta' is not a swept key of this scene; swept keys here: 'lr'"),
+    (bad('views = ["fit_line", "loss"]', 'views = [{ type = "contour", params = ["a", "c"] }]'),
+     "render.views[0].params", "'c' is not a parameter"),
+    (bad("size = [320, 180]", "size = [320, 180]\nstill_step = 21"), "render.still_step", "past the last step"),
 ]
 
 
@@ -110,3 +135,42 @@ def test_cli_missing_file(tmp_path):
         res = CliRunner().invoke(main, args)
         assert res.exit_code == 2, (args, res.output)
         assert "nope.toml" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("text,key,words", VALIDATE_CASES, ids=[c[1] for c in VALIDATE_CASES])
+def test_validate_rejects_what_render_would(text, key, words, tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    parse_scene(text, f)                     # the file itself parses: the problem is in what it makes
+    res = CliRunner().invoke(main, ["validate", str(f)])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if f": {key}:" in ln]
+    assert len(lines) == 1 and lines[0].startswith(f"{f}: "), res.output
+    assert words in lines[0] and "Traceback" not in res.output
+
+
+def test_validate_passes_a_good_scene_with_a_grid_and_a_heatmap(tmp_path):
+    text = bad("lr = 0.01", "lr = [0.01, 0.1]\nmomentum = [0.0, 0.9]").replace(
+        'views = ["fit_line", "loss"]',
+        'views = [{ type = "grid", view = "fit_line", by = "lr" }, { type = "heatmap", x = "lr", y = "momentum", '
+        'optimizer = 0 }]')
+    f = tmp_path / "ok.toml"
+    f.write_text(text)
+    res = CliRunner().invoke(main, ["validate", str(f)])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("table", ["render", "train"])
+def test_any_bad_value_is_a_scene_error_not_a_traceback(table):
+    from animopt.scene import RENDER, TRAIN
+
+    fields = RENDER if table == "render" else TRAIN
+    for key in fields:
+        for value in ('"Wrong"', "{ q = 1 }", "-1", '[1, "a"]', "true", "1e400", "nan"):
+            text = GOOD.replace(f"[{table}]", f"[{table}]\n{key} = {value}", 1)
+            if key in tomllib.loads(GOOD)[table]:
+                continue                   # the table already has the key (TOML forbids it twice)
+            try:
+                parse_scene(text, "x.toml")
+            except SceneError:
+                pass
