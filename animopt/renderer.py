@@ -13,13 +13,32 @@ from .history import History
 from .layout import Canvas, check_views
 from .scene import Scene
 from .spec import SceneError
-from .timeline import frame_count, frame_steps
+from .timeline import frame_count, frame_steps, visible_change
+
+START_HOLD = 0.5          # seconds on the first step before a motion-paced clip moves
 
 
 def timeline(scene: Scene, history: History) -> np.ndarray:
+    """The step each frame of the scene shows (the end hold included)."""
     r = scene.render
     n = frame_count(r.fps, r.duration, r.frames)
-    return frame_steps(history.steps, n, r.timeline, int(round(r.hold * r.fps)))
+    if r.timeline != "motion":
+        return frame_steps(history.steps, n, r.timeline, int(round(r.hold * r.fps)))
+    # net change over two frames' worth of steps (of a linear timeline): jitter counts less than travel
+    change = visible_change(history.params, history.loss, history.diverged_at, loss_axis(scene, history),
+                            window=max(1, 2 * history.steps // n))
+    return frame_steps(history.steps, n, "motion", int(round(r.hold * r.fps)), change,
+                       start_frames=int(round(START_HOLD * r.fps)))
+
+
+def loss_axis(scene: Scene, history: History) -> tuple[bool, float, float]:
+    """(log, lo, hi): the loss axis as the scene's `loss` view draws it (as a default one would if
+    the scene has none)."""
+    from .views import ViewCtx
+    from .views.curves import Loss
+
+    options = next((dict(v.options) for row in scene.render.views for v in row if v.type == "loss"), {})
+    return Loss(options, ViewCtx(history, None, [], np.zeros(0, dtype=np.int64))).y_axis(history)
 
 
 def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | None = None) -> dict[str, Path]:

@@ -210,7 +210,9 @@ def test_log_scale_with_exact_zeros():
     assert not log_scale_wanted(np.array([-1.0, 100.0, 1e-5]))
 
 
-def test_loss_view_goes_log_and_keeps_zeros_on_the_floor(hist):
+def test_loss_view_goes_log_and_leaves_through_the_floor_at_an_exact_fit(hist):
+    """No fake floor: the first exact zero takes the line through the bottom edge, the rest break it,
+    and a marker with the step appears on the edge from that step on."""
     h = line_history(diverge=False)
     loss = h.loss.copy()
     loss[-5:, 0] = 0.0                                  # an exact fit
@@ -219,9 +221,15 @@ def test_loss_view_goes_log_and_keeps_zeros_on_the_floor(hist):
     with canvas(h, '[{ type = "loss", scale = "log" }]') as c:
         (view,) = c.views
         assert view.ax.get_yscale() == "log"
+        lo = view.ax.get_ylim()[0]
+        c.frame(h.steps - 6)
+        assert not np.isfinite(view.exit_marks.get_offsets()[0]).any()
         c.frame(h.steps)
-        y = view.lines[0].get_ydata()
-        assert np.isfinite(y).all() and y[-1] >= view.ax.get_ylim()[0]
+        y = np.asarray(view.lines[0].get_ydata(), dtype=float)
+        assert y[-5] < lo and np.isnan(y[-4:]).all()
+        assert np.isfinite(y[:-5]).all() and (y[:-5] >= lo).all()
+        assert view.exit_marks.get_offsets()[0][1] == pytest.approx(lo)
+        assert view.exit_texts[0].get_visible() and view.exit_texts[0].get_text() == f"step {h.steps - 4}"
 
 
 def test_params_picks_a_few_of_many_parameters():

@@ -1,12 +1,13 @@
 """The view interface: a static part drawn once, animated artists moved per frame.
 
 Shared helpers for every view: robust axis limits (a diverging run must not squash the picture),
-decimated growing curves, "diverged at step k" notes, legends that cope with many runs, parameter
+decimated growing curves, notes of what became of each run (animopt.states), legends that cope with many runs, parameter
 name checks.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -15,6 +16,7 @@ from matplotlib.artist import Artist
 from ..history import History
 from ..info import ProblemInfo
 from ..spec import Field
+from ..states import RunStates, run_states
 from ..theme import Theme
 
 
@@ -35,6 +37,11 @@ class ViewCtx:
     def extent(self) -> History:
         """The History axis limits are computed from (all panels of a grid share it)."""
         return self.limits_from if self.limits_from is not None else self.history
+
+    @cached_property
+    def states(self) -> RunStates:
+        """What became of each run (diverged, escaped, oscillating): see animopt.states."""
+        return run_states(self.history)
 
     def visible(self, step: int) -> np.ndarray:
         """[R] runs that still have a finite point at `step` (diverged runs stop at their step)."""
@@ -151,16 +158,35 @@ def log_scale_wanted(values, decades: float = 2.0) -> bool:
     return bool(np.log10(np.percentile(pos, 99.5) / np.percentile(pos, 0.5)) > decades)
 
 
-def log_limits(values, max_decades: float = 10.0, pad: float = 0.05, hi_q: float = 99.5) -> tuple[float, float]:
+MIN_LOG_DECADES = 1.0     # a log axis over less than this would show too few labelled ticks: linear
+
+
+def log_decades(values) -> float:
+    """Decades spanned by the positive finite values (0 when there are fewer than two; -1 when any
+    finite value is negative: no log axis can show it)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if (v < 0).any():
+        return -1.0
+    pos = v[v > 0]
+    return float(np.log10(pos.max() / pos.min())) if pos.size >= 2 else 0.0
+
+
+def log_limits(values, max_decades: float = 10.0, pad: float = 0.05, hi_q: float = 99.5,
+               include=()) -> tuple[float, float]:
     """Limits for a log axis: the positive finite values up to percentile `hi_q` (at most `max_decades`
-    below the top), padded by `pad` of the span in decades (at least 0.03 decade). Zeros are drawn at
-    the floor."""
+    below the top) and the positive ones of `include` (a curve's start), padded by `pad` of the span
+    in decades (at least 0.03 decade). Values under the floor and zeros leave through the bottom."""
     v = np.asarray(values, dtype=np.float64).ravel()
     pos = v[np.isfinite(v) & (v > 0)]
+    inc = np.asarray(include, dtype=np.float64).ravel()
+    inc = inc[np.isfinite(inc) & (inc > 0)]
     if pos.size == 0:
         return 0.1, 10.0
     hi = float(np.percentile(pos, hi_q))
-    lo = max(float(pos.min()), hi * 10.0 ** -max_decades)
+    hi = pos.max() if pos.max() <= 10 * hi else hi        # a brief overshoot within a decade stays in view
+    hi = max(hi, float(inc.max()) if inc.size else 0.0)
+    lo = max(min(float(pos.min()), float(inc.min()) if inc.size else np.inf), hi * 10.0 ** -max_decades)
     if hi <= lo:
         lo, hi = lo / 10, hi * 10
     k = 10.0 ** max(0.03, pad * np.log10(hi / lo))
@@ -169,7 +195,9 @@ def log_limits(values, max_decades: float = 10.0, pad: float = 0.05, hi_q: float
 
 def log_ticks(axis, lo: float, hi: float) -> None:
     """Plain numbers (0.02, 0.05, 0.1, ...) on a log axis spanning at most three decades, where the
-    default labels every minor tick as 6x10^-2; wider axes keep the powers of ten."""
+    default labels every minor tick as 6x10^-2; wider axes keep the powers of ten. Any span of a decade
+    or more (MIN_LOG_DECADES) holds at least three labels: 1, 2 and 5 times a power of ten, or three
+    powers of ten past three decades."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     if hi / lo <= 1e3:
@@ -224,41 +252,81 @@ def check_param_names(names, h: History, key: str = "params") -> list[tuple[str,
 MAX_NOTES = 5
 
 
-def diverged_note(ax, ctx: ViewCtx, y0: float = 0.97, loc: str = "left"):
-    """A text artist per diverged run ("Adam diverged at step 12"), shown from that step on; past
-    MAX_NOTES runs one more line counts the rest."""
-    h = ctx.history
-    texts = {}
-    x = 0.02 if loc == "left" else 0.98
-    runs = np.nonzero(h.diverged_at >= 0)[0]
-    runs = runs[np.argsort(h.diverged_at[runs], kind="stable")]
+class Notes(dict):
+    """Run index -> its note's text artist; `events[r]`: (from step, text, neutral) in step order."""
+
+    events: dict
+
+
+def state_events(ctx: ViewCtx, exits=None, exit_word: str = "left the window") -> dict[int, list]:
+    """The notes each run gets over the clip, from `ctx.states`: diverged (the loss grew past the
+    bound), escaped (stopped with its loss falling without bound), oscillating (a cycle to the end),
+    and, given `exits` ([R] step or -1), the step it left this view's axes."""
+    h, s = ctx.history, ctx.states
+    out = {}
+    for r in range(h.runs):
+        name, ev = h.labels[r], []
+        if exits is not None and exits[r] >= 0:
+            ev.append((int(exits[r]), f"{name} {exit_word} at step {exits[r]}", True))
+        if s.diverged_at[r] >= 0:
+            ev.append((int(s.diverged_at[r]), f"{name} diverged at step {s.diverged_at[r]}", False))
+        if s.escaped_at[r] >= 0:
+            ev.append((int(s.escaped_at[r]), f"{name} escaped at step {s.escaped_at[r]}: loss falls "
+                                             "without bound", True))
+        if s.cycle_period[r]:
+            ev.append((int(s.cycle_from[r]), f"{name} oscillating (period {s.cycle_period[r]}) from "
+                                             f"step {s.cycle_from[r]}", False))
+        if ev:
+            out[r] = sorted(ev, key=lambda e: e[0])
+    return out
+
+
+def diverged_note(ax, ctx: ViewCtx, y0: float = 0.97, loc: str = "left", exits=None,
+                  exit_word: str = "left the window") -> Notes:
+    """A text artist per run with something to tell (see `state_events`), shown from the step it
+    happens: alarms (diverged, oscillating) bold in the run's colour, the rest (escaped, left the
+    window) in the muted colour. Past MAX_NOTES runs one more line counts the rest."""
+    h, th = ctx.history, ctx.theme
+    events = state_events(ctx, exits, exit_word)
+    runs = sorted(events, key=lambda r: events[r][0][0])
     from matplotlib.transforms import ScaledTranslation
 
-    fs = ctx.theme.font_size - 2
+    fs = th.font_size - 2
     text = getattr(ax, "text2D", ax.text)          # 3-D axes take 2-D text through text2D
     fig = ax.get_figure()
+    box = dict(boxstyle="round,pad=0.2", fc=th.background, ec="none", alpha=0.75)
 
     def line(k):                                   # k lines below y0, in points: the same in any panel
         return ax.transAxes + ScaledTranslation(0, -k * 1.45 * fs / 72, fig.dpi_scale_trans)
 
+    notes = Notes()
+    notes.events = {}
     for k, r in enumerate(runs[:MAX_NOTES]):
-        t = text(x, y0, f"{h.labels[r]} diverged at step {h.diverged_at[r]}",
-                    transform=line(k), ha=loc, va="top", color=ctx.colors[r], fontsize=fs,
-                    fontweight="bold", visible=False, zorder=10, clip_on=False,
-                    bbox=dict(boxstyle="round,pad=0.2", fc=ctx.theme.background, ec="none", alpha=0.75))
-        texts[int(r)] = t
+        notes.events[r] = [(step, txt, th.muted if neutral else ctx.colors[r], "normal" if neutral else "bold")
+                           for step, txt, neutral in events[r]]
+        _, last, color, weight = notes.events[r][-1]           # the final state until a frame is drawn
+        notes[r] = text(0.02 if loc == "left" else 0.98, y0, last, transform=line(k), ha=loc, va="top",
+                        color=color, fontweight=weight, fontsize=fs, visible=False, zorder=10, clip_on=False,
+                        bbox=box)
     if len(runs) > MAX_NOTES:
         rest = runs[MAX_NOTES:]
-        t = text(x, y0, f"+{len(rest)} more diverged", transform=line(MAX_NOTES), ha=loc,
-                    va="top", color=ctx.theme.foreground, fontsize=fs, visible=False, zorder=10,
-                    bbox=dict(boxstyle="round,pad=0.2", fc=ctx.theme.background, ec="none", alpha=0.75))
-        texts[int(rest[0])] = t
-    return texts
+        first = min(events[r][0][0] for r in rest)
+        notes[rest[0]] = text(0.02 if loc == "left" else 0.98, y0, "", transform=line(MAX_NOTES), ha=loc,
+                              va="top", fontsize=fs, visible=False, zorder=10, bbox=box)
+        notes.events[rest[0]] = [(first, f"+{len(rest)} more runs with notes", th.foreground, "normal")]
+    return notes
 
 
-def show_diverged(texts: dict, h: History, step: int) -> None:
-    for r, t in texts.items():
-        t.set_visible(bool(step >= h.diverged_at[r]))
+def show_diverged(notes: Notes, h: History, step: int) -> None:
+    """Each note shows its latest event at `step` (hidden before the first)."""
+    for r, t in notes.items():
+        now = [e for e in notes.events[r] if e[0] <= step]
+        t.set_visible(bool(now))
+        if now:
+            _, txt, color, weight = now[-1]
+            t.set_text(txt)
+            t.set_color(color)
+            t.set_fontweight(weight)
 
 
 def run_entries(h: History, colors, max_entries: int = 8) -> tuple[list, list]:

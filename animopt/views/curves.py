@@ -4,8 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Field
-from .base import (View, ViewDef, decimate, diverged_note, healthy, legend, log_limits, log_scale_wanted,
-                   log_ticks, robust_limits, run_style, show_diverged, upto)
+from ..states import exit_steps
+from .base import (MAX_NOTES, MIN_LOG_DECADES, View, ViewDef, decimate, diverged_note, healthy, legend,
+                   log_decades, log_limits, log_scale_wanted, log_ticks, robust_limits, run_style,
+                   show_diverged, upto)
 
 
 class Curves(View):
@@ -34,9 +36,8 @@ class Curves(View):
         if self.log:
             ax.set_yscale("log")
             log_ticks(ax.yaxis, lo, hi)
-            # exact zeros (a perfect fit, an annealed lr) and values under the floor run along it
-            self.v = np.where(v < lo, lo * 1.02, v)
         ax.set_ylim(lo, hi)
+        self.v = self.to_edges(v, lo, hi)
         ax.set_xlim(0, max(self.h.steps, 1))      # lr has one value fewer than loss: the same axis
         ax.set_xlabel("step")
         ax.set_ylabel(self.options.get("ylabel") or self.ylabel)
@@ -49,15 +50,64 @@ class Curves(View):
         if self.options.get("legend", True):
             legend(ax, ctx, loc="best")
         self.notes = diverged_note(ax, ctx, y0=0.97)
-        return [*self.lines, self.heads, *self.notes.values()]
+        self.exit_marks, self.exit_texts = self.exit_markers(ax, v, lo, hi)
+        return [*self.lines, self.heads, *self.notes.values(), self.exit_marks, *self.exit_texts.values()]
+
+    def to_edges(self, v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        """The values as drawn: a run's first value past the axes that is not finite (or not positive
+        on a log axis) is put just beyond the edge it left by, so the line runs to the edge; the rest
+        of such values break the line. Nothing is drawn at a made-up floor."""
+        out = v.copy()
+        bad = ~np.isfinite(v) | ((v <= 0) if self.log else False)
+        first = np.where(bad.any(0), bad.argmax(0), -1)
+        beyond_top = hi * 1e3 if self.log else hi + 10 * (hi - lo)
+        beyond_bottom = lo / 1e3 if self.log else lo - 10 * (hi - lo)
+        for r in np.nonzero(first > 0)[0]:
+            k = first[r]
+            out[k, r] = beyond_bottom if (np.isfinite(v[k, r]) or v[k, r] < 0) else beyond_top
+        out[bad & (np.arange(len(v))[:, None] != first[None, :])] = np.nan
+        with np.errstate(invalid="ignore"):
+            return np.clip(out, beyond_bottom, beyond_top)
+
+    def exit_markers(self, ax, v: np.ndarray, lo: float, hi: float):
+        """A triangle on the edge where each run's curve first leaves the axes and, for the first
+        MAX_NOTES, "step k" beside it, both shown from that step on."""
+        th = self.ctx.theme
+        self.exit_at, side = exit_steps(np.where((v <= 0) & self.log, -np.inf, v), lo, hi)
+        self.exit_xy = np.full((len(side), 2), np.nan)
+        texts = {}
+        for r in np.nonzero(self.exit_at > 0)[0]:
+            k, up = int(self.exit_at[r]), side[r] > 0
+            self.exit_xy[r] = (self.crossing(v[k - 1, r], v[k, r], hi if up else lo) + k - 1, hi if up else lo)
+            if len(texts) < MAX_NOTES:
+                n = sum(side[q] == side[r] for q in texts)        # stacked, not overprinted
+                dy = -11 - 10 * n if up else 5 + 10 * n
+                texts[int(r)] = ax.annotate(f"step {k}", self.exit_xy[r], xytext=(5, dy),
+                                            textcoords="offset points", fontsize=th.font_size - 3,
+                                            color=self.ctx.colors[r], visible=False, annotation_clip=False,
+                                            zorder=6)
+        marks = ax.scatter(self.exit_xy[:, 0], self.exit_xy[:, 1], s=46, c=self.ctx.colors, zorder=6,
+                           marker="^", clip_on=False, edgecolors=th.background, linewidths=0.8)
+        marks.set_paths([_triangle(side[r] >= 0) for r in range(len(side))])
+        return marks, texts
+
+    def crossing(self, y0: float, y1: float, edge: float) -> float:
+        """Where between two steps (0..1) the segment from y0 to y1 crosses `edge` (on the axis' scale)."""
+        f = np.log10 if self.log else (lambda y: y)
+        with np.errstate(all="ignore"):
+            a, b, e = f(y0), f(y1), f(edge)
+            t = (e - a) / (b - a)
+        return float(np.clip(t, 0.0, 1.0)) if np.isfinite(t) else 1.0
 
     def y_axis(self, h) -> tuple[bool, float, float]:
         """(log, lo, hi): the y axis the values of `h` are drawn on (the `scale` option; auto: log
         when the values span decades), the limits set by the values (a blow-up leaves the frame)."""
         ve = self.values(h)
         scale = self.options.get("scale", "auto")
-        if scale == "log" or (scale == "auto" and self.wants_log(ve, h)):
-            return (True, *log_limits(self.extent_values(ve, h), hi_q=self.hi_q))
+        vals = self.extent_values(ve, h)
+        # a log axis under a decade would have too few labelled ticks: linear instead
+        if (scale == "log" or (scale == "auto" and self.wants_log(ve, h))) and log_decades(vals) >= MIN_LOG_DECADES:
+            return (True, *log_limits(vals, hi_q=self.hi_q, include=self.include(ve)))
         return (False, *robust_limits(self.extent_values(ve, h), pad=0.06, lo_q=0, hi_q=self.hi_q,
                                       include=self.include(ve)))
 
@@ -81,6 +131,10 @@ class Curves(View):
                 heads[r] = (k, y)
         self.heads.set_offsets(heads)
         show_diverged(self.notes, self.h, step)
+        gone = (self.exit_at > 0) & (self.exit_at <= step)
+        self.exit_marks.set_offsets(np.where(gone[:, None], self.exit_xy, np.nan))
+        for r, t in self.exit_texts.items():
+            t.set_visible(bool(gone[r]))
 
 
 class Loss(Curves):
@@ -89,6 +143,9 @@ class Loss(Curves):
 
     def values(self, h):
         return h.loss
+
+    def include(self, v):
+        return v[0]        # every run's start stays in view (a percentile top would clip it)
 
 
 class LearningRate(Curves):
@@ -117,7 +174,8 @@ class LearningRate(Curves):
 
 _FIELDS = {
     "scale": Field("str", default="auto", choices=("auto", "linear", "log"),
-                   doc="y axis; auto: log when the values span more than two decades"),
+                   doc="y axis; auto: log when the values span more than two decades; log or auto fall "
+                       "back to linear when the values span under one decade (too few labelled ticks)"),
     "title": Field("str"),
     "ylabel": Field("str"),
     "legend": Field("bool", default=True, doc="a legend of the runs"),
@@ -125,3 +183,11 @@ _FIELDS = {
 
 LOSS = ViewDef("loss", dict(_FIELDS), Loss, "each run's full-data loss, step by step", shows_runs=True)
 LR = ViewDef("lr", dict(_FIELDS), LearningRate, "the learning rate each run used, step by step", shows_runs=True)
+
+
+def _triangle(up: bool):
+    """A marker path: a triangle pointing up (left the axes over the top) or down (under the floor)."""
+    from matplotlib.markers import MarkerStyle
+
+    m = MarkerStyle("^" if up else "v")
+    return m.get_path().transformed(m.get_transform())
