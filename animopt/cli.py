@@ -124,7 +124,11 @@ def still(scene, output, step, device):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz or .csv file to write")
 @click.option("--device", default=None, help="torch device, overriding the scene's")
 def simulate(scene, output, device):
-    """Run SCENE's optimizers and write their History (.npz arrays, or .csv rows)."""
+    """Run SCENE's optimizers and write their History (.npz arrays, or .csv rows); the .npz also holds
+    `frame_steps`, the step each frame of the scene's clip shows."""
+    from dataclasses import replace
+
+    from .renderer import timeline
     from .simulator import simulate as _simulate
 
     if Path(output).suffix.lower() not in (".npz", ".csv"):
@@ -134,6 +138,7 @@ def simulate(scene, output, device):
         h = _simulate(sc, device=device)
     except SceneError as e:
         raise BadInput(str(e)) from None
+    h = replace(h, frame_steps=timeline(sc, h))
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     h.save(output)
     n_div = int((h.diverged_at >= 0).sum())

@@ -12,6 +12,9 @@ import numpy as np
 from .info import ProblemInfo
 
 
+OPTIONAL = ("optimizer", "epoch", "batch_idx", "frame_steps")   # arrays a History may lack
+
+
 @dataclass(frozen=True)
 class History:
     params: np.ndarray        # [steps+1, runs, P]
@@ -26,6 +29,7 @@ class History:
     optimizer: np.ndarray | None = None    # [runs] index of the [[optimizer]] entry of each run
     epoch: np.ndarray | None = None        # [steps+1] epoch (float) reached at each step, data problems
     batch_idx: np.ndarray | None = None    # [steps, runs, B] data indices of each update's minibatch (-1: padding)
+    frame_steps: np.ndarray | None = None  # [frames] int64, the step each frame of the scene's clip shows
     problem: ProblemInfo | None = field(default=None, compare=False)
 
     @property
@@ -58,7 +62,7 @@ class History:
         out["param_names"] = np.array(self.param_names, dtype=str)
         for k, v in self.hparams.items():
             out[f"hparams.{k}"] = np.asarray(v)
-        for k in ("optimizer", "epoch", "batch_idx"):
+        for k in OPTIONAL:
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         if self.problem is not None:
@@ -73,7 +77,7 @@ class History:
             kw["labels"] = tuple(str(s) for s in z["labels"])
             kw["param_names"] = tuple(str(s) for s in z["param_names"])
             kw["hparams"] = {k[8:]: z[k] for k in z.files if k.startswith("hparams.")}
-            for k in ("optimizer", "epoch", "batch_idx"):
+            for k in OPTIONAL:
                 kw[k] = z[k] if k in z.files else None
         return cls(**kw)
 

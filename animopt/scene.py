@@ -130,7 +130,10 @@ RENDER = {
     "frames": Field("int", ge=1, doc="number of frames (instead of duration)"),
     "size": Field("ints", default=(1280, 720), length=2, ge=16, le=limits.MAX_PIXELS, doc="pixels, both even"),
     "formats": Field("strs", default=("mp4", "gif"), choices=FORMATS, min_length=1),
-    "timeline": Field("str", default="linear", choices=("linear", "log")),
+    "timeline": Field("str", default="motion", choices=("motion", "linear", "log"),
+                      doc="which step each frame shows: motion, each frame about the same visible change "
+                          "(path on screen, loss on its axis as drawn; a 0.5 s hold on the start); linear, "
+                          "evenly spread steps; log, geometrically growing steps"),
     "hold": Field("number", default=0.0, ge=0, doc="seconds the last frame is held"),
     "still_step": Field("int", ge=0, doc="step shown by the poster frame (default: the last)"),
     "theme": Field("str", default="light", choices=("light", "dark")),
@@ -248,7 +251,7 @@ def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
                        f"{total:,} frames is more than the limit of {limits.MAX_FRAMES:,}")
         render = RenderSpec(
             views=views, fps=fps, duration=duration, frames=frames, size=tuple(size),
-            formats=tuple(dict.fromkeys(r.get("formats") or ("mp4", "gif"))), timeline=r["timeline"] or "linear",
+            formats=tuple(dict.fromkeys(r.get("formats") or ("mp4", "gif"))), timeline=r["timeline"] or "motion",
             hold=r["hold"], still_step=r.get("still_step"), theme=r.get("theme") or "light",
             dpi=r.get("dpi") or 100.0, crf=r.get("crf") if r.get("crf") is not None else 20,
             preset=r.get("preset") or "veryfast", gif_fps=r.get("gif_fps"))
