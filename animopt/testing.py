@@ -29,7 +29,8 @@ from .spec import SceneError
 
 DEFAULT_TOLERANCE = 2.0       # RMS over 0..255 grey levels
 DEFAULT_RTOL = 1e-6           # relative, on params and loss
-PERTURBATION = 1e-9           # relative change of the start used to measure sensitivity
+PERTURBATION = 1e-12          # relative change of the start used to measure sensitivity (small: a
+                              # chaotic run saturates, and a saturated gap understates its growth)
 MACHINE_NOISE = 1000          # last-bit differences between CPUs, in units of the dtype's epsilon
 CHAOTIC_SENSITIVITY = 1e6     # a run whose start perturbation grows this much is called chaotic
 META = "golden."              # prefix of the golden's own arrays in the .npz
@@ -80,10 +81,14 @@ class CheckResult:
         """One line: numbers, frames, verdict."""
         if self.verdict == "missing golden":
             return f"{self.name}: missing golden {', '.join(self.missing)}; {self.hint}"
+        if self.verdict == "updated":
+            chaotic = self.numbers.describe().removeprefix("same").strip() if self.numbers else ""
+            steps = ", ".join(str(s) for s in self.frames)
+            return f"{self.name}: golden written ({self.name}.npz, frames at steps {steps}) {chaotic}".rstrip()
         parts = [f"{self.name}: numbers {self.numbers.describe()}" if self.numbers else self.name]
         if self.frames:
             parts.append("frames " + ", ".join(f"step {s}: RMS {_rms_text(v)}" for s, v in self.frames.items()))
-        parts.append(self.verdict.upper() if not self.ok else self.verdict)
+        parts.append(f"verdict: {self.verdict}")
         text = "; ".join(parts)
         return text + (f" [{self.versions}]" if self.versions else "")
 
@@ -124,7 +129,8 @@ def check_scene(scene: Scene | str | Path, golden_dir: str | Path, steps=None, t
     npz_path, png_paths = golden_paths(golden_dir, scene.name, steps)
     missing = [p.name for p in (npz_path, *png_paths.values()) if not p.exists()]
     if missing:
-        hint = f"create it with: animopt check {scene.file} --golden {golden_dir} --update"
+        wanted = f" --steps {','.join(str(s) for s in steps)}" if steps != default_steps(scene, history) else ""
+        hint = f"create it with: animopt check {scene.file} --golden {golden_dir}{wanted} --update"
         return CheckResult(scene.name, "missing golden", missing=missing, hint=hint)
     golden, meta = load_golden(npz_path)
     numbers = compare_numbers(golden, history, rtol, meta.get("sensitivity"), meta.get("dtype_eps", 2.2e-16))
@@ -187,7 +193,9 @@ def measure_sensitivity(scene: Scene, history: History, device=None) -> np.ndarr
 
     moved = plan(scene, device)
     init = history.params[0]
-    moved.runs = [run._replace(init=tuple(float(v + PERTURBATION * max(abs(v), 1.0)) for v in init[i]))
+    direction = np.cos(np.arange(init.shape[1]) + 0.5)            # no special direction, no zero component
+    moved.runs = [run._replace(init=tuple(float(v) for v in init[i] + PERTURBATION * direction
+                                          * np.maximum(np.abs(init[i]), 1.0)))
                   for i, run in enumerate(moved.runs)]
     perturbed = simulate(moved)
     scale = _scale(history.params)                                            # [runs, P]
@@ -199,10 +207,13 @@ def measure_sensitivity(scene: Scene, history: History, device=None) -> np.ndarr
 
 
 def _scale(values: np.ndarray) -> np.ndarray:
-    """A per-run, per-coordinate size that relative differences are taken against: the largest finite
-    magnitude over the steps (a value crossing zero is not compared with itself near zero)."""
+    """[runs, P] the size relative differences are taken against: each coordinate's largest finite
+    magnitude over the steps (a value crossing zero is not compared with itself near zero), at least a
+    thousandth of the run's largest coordinate (a weight that stays near zero is not magnified)."""
     finite = np.where(np.isfinite(values), np.abs(values), 0.0)
-    return np.maximum(finite.max(axis=0), 1e-12)
+    per_coordinate = finite.max(axis=0)
+    per_run = per_coordinate.max(axis=-1, keepdims=True)
+    return np.maximum(per_coordinate, np.maximum(1e-3 * per_run, 1e-300))
 
 
 def horizons(sensitivity: np.ndarray | None, eps: float, rtol: float, steps: int, runs: int) -> np.ndarray:
@@ -285,7 +296,16 @@ def save_golden(path: Path, history: History, sensitivity: np.ndarray) -> Path:
     """The History and what the check needs: sensitivity and the versions the frames were made with."""
     extra = {f"{META}{k}": np.array(v) for k, v in versions().items()}
     extra[f"{META}sensitivity"] = sensitivity
-    return history.save(path, extra=extra)
+    return slim(history).save(path, extra=extra)
+
+
+def slim(history: History) -> History:
+    """What a golden keeps: params and loss in full (the numbers checked), what is only drawn in float32,
+    minibatch indices in the smallest integers, and no data (the scene rebuilds it)."""
+    small_int = np.int16 if history.batch_idx is not None and history.batch_idx.max(initial=0) < 2 ** 15 else np.int32
+    return replace(history, grads=history.grads.astype(np.float32), updates=history.updates.astype(np.float32),
+                   batch_idx=None if history.batch_idx is None else history.batch_idx.astype(small_int),
+                   problem=None)
 
 
 def load_golden(path: Path) -> tuple[History, dict]:

@@ -1,11 +1,45 @@
 import os
+from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+ROOT = Path(__file__).resolve().parents[1]
+SKIPPED = {"__pycache__", ".git", ".venv", "venv"}     # Python's bytecode and environments, not the tests'
+
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite the reference PNGs in tests/golden/ instead of comparing with them")
+                     help="rewrite tests/golden/ (History .npz and frames) instead of comparing with it")
+
+
+def _checkout_files() -> dict[str, int]:
+    out = {}
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIPPED and not d.endswith(".egg-info")]
+        for name in files:
+            path = os.path.join(folder, name)
+            out[os.path.relpath(path, ROOT)] = os.stat(path).st_mtime_ns
+    return out
+
+
+def pytest_sessionstart(session):
+    session.config._checkout_before = _checkout_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests never write into the checkout (only --update-golden may, into tests/golden/)."""
+    before = getattr(session.config, "_checkout_before", None)
+    if before is None:
+        return
+    after = _checkout_files()
+    allowed = "tests/golden/" if session.config.getoption("--update-golden") else None
+    changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k)
+                     and not (allowed and k.startswith(allowed)))
+    if changed:
+        session.config.get_terminal_writer().line(
+            "tests wrote into the checkout: " + ", ".join(changed[:10]), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
