@@ -114,3 +114,12 @@ def exit_steps(values: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np
     cols = np.arange(v.shape[1])
     side = np.where(first >= 0, np.where(over[np.maximum(first, 0), cols], 1, -1), 0)
     return first.astype(np.int64), side.astype(np.int64)
+
+
+def box_exits(points: np.ndarray, xlim, ylim) -> np.ndarray:
+    """[R] first step each path of `points` `[T, R, 2]` leaves the box xlim x ylim (a NaN point, where
+    a run stopped, is not a leaving), -1 for paths that stay inside."""
+    p = np.asarray(points, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        out = (p[..., 0] < xlim[0]) | (p[..., 0] > xlim[1]) | (p[..., 1] < ylim[0]) | (p[..., 1] > ylim[1])
+    return np.where(out.any(0), out.argmax(0), -1).astype(np.int64)

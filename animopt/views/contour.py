@@ -8,6 +8,7 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.lines import Line2D
 
 from ..spec import Field
+from ..states import box_exits
 from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, log_scale_wanted,
                    param_index, run_limits, show_diverged, upto)
 
@@ -145,7 +146,7 @@ class Contour(View):
                           "minima" if len(mins) > 1 else "minimum"))
         if o.get("legend", True):
             legend(ax, ctx, extra=extra, loc="best")
-        self.notes = diverged_note(ax, ctx)
+        self.notes = diverged_note(ax, ctx, exits=box_exits(xy, ax.get_xlim(), ax.get_ylim()))
         return [*self.lines, self.heads, *on_top, *self.notes.values()]
 
     def update(self, step):

@@ -1,8 +1,11 @@
 """`heatmap`: the loss over a two-hyperparameter sweep (e.g. lr x momentum), step by step.
 
 The top panel colours each (x, y) cell by the loss its run(s) reached at the current step (log colour
-scale, fixed for the whole clip); cells whose run diverged are masked and marked. A line with markers
-follows the best y for each x (seed 004's height map). Below it, the best loss for each x.
+scale, fixed for the whole clip); cells whose run diverged are masked and marked. In each column, the
+cells whose loss ties with the column's best (within `best_tolerance`, see `tie_margin`) are ringed: a
+band where many choices are as good, a single ring (joined to its neighbours by a line) where the best y
+is significant; never an argmin through ties. Below it, the best loss for each x. A key explains the
+rings, the star, the crosses and the colours past the colour bar.
 """
 from __future__ import annotations
 
@@ -44,6 +47,22 @@ def cell_edges(vals: np.ndarray, log: bool) -> np.ndarray:
         mid = (v[1:] + v[:-1]) / 2
         e = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
     return np.exp(e) if log else e
+
+
+def tie_margin(best: np.ndarray, floor: float, tolerance: float) -> np.ndarray:
+    """How far above a column's `best` loss a cell still ties with it: `tolerance` times the larger of
+    the best and the noise `floor` (the problem's min_loss, the loss left by the noise in the data, or
+    1e-9 of the starting loss for noise-free data): at the floor, minibatch noise alone reorders the
+    cells by a few percent, so a 10% margin keeps the ties together."""
+    return tolerance * np.maximum(best, floor)
+
+
+def tied_cells(values: np.ndarray, floor: float, tolerance: float) -> np.ndarray:
+    """[ny, nx] True where a cell's loss ties with the best of its column (NaN cells never do)."""
+    pos = np.where(np.isfinite(values), values, np.inf)
+    best = pos.min(0)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(pos) & (pos <= best + tie_margin(best, floor, tolerance))
 
 
 def _values(history, key: str, runs: np.ndarray) -> np.ndarray:
@@ -88,6 +107,8 @@ class Heatmap(View):
             vmin, vmax = vmin / 10, vmin * 10
         self.vmin = vmin
         self.vmax = vmax
+        info = h.problem
+        self.floor = max(float(info.min_loss or 0.0) if info is not None else 0.0, 1e-9 * vmax)
         self.norm = LogNorm(vmin, vmax)
         self.xlog = self._scale("xscale", self.xs)
         self.ylog = self._scale("yscale", self.ys)
@@ -126,10 +147,12 @@ class Heatmap(View):
         cb.ax.tick_params(labelsize=th.font_size - 3)
         cb.outline.set_visible(False)
 
-        # best y for each x (a line with markers), the best cell overall (a star)
+        # ties with each column's best (rings), joined by a line where the best y is unique; the star
         line_c = "#ffffff" if th.name == "light" else "#56B4E9"
-        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, marker="o", ms=5.5, mfc=line_c,
-                                  mec="#222222", mew=0.8, zorder=4)
+        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4)
+        self.tie_marks = ax.scatter(np.full(nx * ny, np.nan), np.full(nx * ny, np.nan), s=26, marker="o",
+                                    facecolors="none", edgecolors=line_c, linewidths=1.6, zorder=4,
+                                    path_effects=_outline())
         self.best_star, = ax.plot([], [], marker="*", ms=15, color="#E69F00", mec="#222222", mew=0.8,
                                   ls="none", zorder=5)
         # diverged cells: a cross (and the step, when the cells are big enough to hold it)
@@ -148,7 +171,7 @@ class Heatmap(View):
 
         # the companion curve: best loss for each x
         bx.set_yscale("log")
-        bx.set_ylim(vmin / 1.5, vmax * 1.5)
+        bx.set_ylim(vmin / 1.5, vmax * 60)          # headroom above the curve for the key
         bx.set_xlabel(xk)
         bx.set_ylabel("best loss", fontsize=th.font_size - 1)
         self.best_curve, = bx.plot([], [], color=th.palette[0], lw=1.8, marker="o", ms=4.5, zorder=3)
@@ -158,8 +181,28 @@ class Heatmap(View):
                                  fontsize=small, color=th.foreground)
         self.div_count = bx.text(1.0 + (gap + bar) / (1.0 - gap - bar - room), 1.0, "", transform=bx.transAxes,
                                  ha="left", va="top", fontsize=small, color=th.foreground, linespacing=1.3)
-        return [self.mesh, self.best_line, self.best_star, self.div_marks, *self.div_text.values(),
-                self.best_curve, self.best_text, self.div_count]
+        self._key(bx, cmap, line_c)
+        return [self.mesh, self.best_line, self.tie_marks, self.best_star, self.div_marks,
+                *self.div_text.values(), self.best_curve, self.best_text, self.div_count]
+
+    def _key(self, bx, cmap, line_c) -> None:
+        """What the marks and the colours past the colour bar mean, in the lower panel."""
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        th = self.ctx.theme
+        tol = self.options.get("best_tolerance", 0.1)
+        items = [(Line2D([], [], ls="", marker="o", ms=6, mfc="none", mec=line_c, mew=1.6,
+                         path_effects=_outline()), f"within {tol:.0%} of its column's best"),
+                 (Line2D([], [], ls="", marker="*", ms=11, color="#E69F00", mec="#222222"), "best cell"),
+                 (Patch(fc=cmap.get_over(), ec="none"), "worse than the start"),
+                 (Line2D([], [], ls="", marker="x", ms=6, mew=1.4, color=th.foreground,
+                         mfc=cmap.get_bad()), "diverged (grey)")]
+        if not self.div_cells.size:
+            items.pop()
+        bx.legend([i[0] for i in items], [i[1] for i in items], loc="upper center", ncol=2,
+                  fontsize=th.font_size - 4, handlelength=1.2, columnspacing=1.0, borderaxespad=0.3,
+                  framealpha=0.85)
 
     def _scale(self, key: str, vals: np.ndarray) -> bool:
         s = self.options.get(key, "auto")
@@ -188,8 +231,11 @@ class Heatmap(View):
         pos = np.where(np.isfinite(v), v, np.inf)
         has = np.isfinite(pos).any(0)                              # [nx] columns with a finite cell
         best_row = np.argmin(pos, 0)
-        by = np.where(has, self.ys[best_row], np.nan)
-        self.best_line.set_data(self.xs, by)
+        tied = tied_cells(v, self.floor, self.options.get("best_tolerance", 0.1))
+        tied &= ~(tied == np.isfinite(v)).all(0)                 # a column where all tie: no choice to mark
+        unique = tied.sum(0) == 1                                  # the best y is significant there
+        self.best_line.set_data(self.xs, np.where(has & unique, self.ys[best_row], np.nan))
+        self.tie_marks.set_offsets(np.where(tied.ravel()[:, None], self.centres, np.nan))
         bl = np.where(has, pos[best_row, np.arange(len(self.xs))], np.nan)
         self.best_curve.set_data(self.xs, np.maximum(bl, self.vmin))
         if has.any():
@@ -197,8 +243,10 @@ class Heatmap(View):
             i = best_row[j]
             self.best_star.set_data([self.xs[j]], [self.ys[i]])
             xk, yk = self.options["x"], self.options["y"]
+            ties = int(tied_cells(v.reshape(-1, 1), self.floor, self.options.get("best_tolerance", 0.1)).sum())
+            also = f" (+{ties - 1} ties)" if ties > 1 else ""
             self.best_text.set_text(f"\u2605 loss {bl[j]:.2g} at {xk}={fmt_value(self.xs[j])}, "
-                                    f"{yk}={fmt_value(self.ys[i])}")
+                                    f"{yk}={fmt_value(self.ys[i])}{also}")
         else:
             self.best_star.set_data([], [])
             self.best_text.set_text("")
@@ -210,6 +258,12 @@ class Heatmap(View):
             t.set_visible(bool(self.cell_div[c] <= step))
         n = int(gone.sum())
         self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
+
+
+def _outline():
+    from matplotlib import patheffects
+
+    return [patheffects.withStroke(linewidth=3, foreground="#222222")]
 
 
 def _cmap(th):
@@ -267,4 +321,9 @@ HEATMAP = ViewDef("heatmap", {
                     doc="auto: log when the values are log-spaced"),
     "yscale": Field("str", default="auto", choices=("auto", "linear", "log")),
     "title": Field("str", doc="panel title"),
+    "best_tolerance": Field("number", default=0.1, ge=0,
+                            doc="cells whose loss is within this fraction of their column's best (or of the "
+                                "noise floor, the problem's min_loss, when larger) tie with it and are ringed "
+                                "together; the line joins only columns with one best cell. At the noise floor "
+                                "minibatch noise reorders cells by a few percent"),
 }, Heatmap, "the loss over a two-hyperparameter sweep, step by step, with the best y for each x", _check)
