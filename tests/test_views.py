@@ -317,3 +317,101 @@ def test_many_runs_share_one_short_legend_and_lr_keeps_every_rate():
         lr_ax = c.views[1].ax
         lo, hi = lr_ax.get_ylim()
         assert lr_ax.get_yscale() == "log" and lo <= 0.01 and hi >= 1.0
+
+
+# ---------------------------------------------------------------- framing
+
+def approach_history(h: History, start, speed=0.8) -> History:
+    """`h`'s runs replaced by one that slides geometrically from `start` to the least-squares line."""
+    from dataclasses import replace
+
+    mn = h.problem.minimum
+    t = np.arange(h.steps + 1)[:, None]
+    p = (mn + (np.asarray(start, dtype=float) - mn) * speed ** t)[:, None, :]
+    loss = h.problem.loss_fn(p[:, 0])[:, None]
+    return replace(h, params=p, loss=loss, grads=np.diff(p, axis=0), updates=np.diff(p, axis=0),
+                   lr=np.full((h.steps, 1), 0.1), diverged_at=np.array([-1]), labels=("GD",), batch_idx=None)
+
+
+def test_fit_line_limits_hold_the_starting_line():
+    h = approach_history(line_history(diverge=False), start=[-1.0, 14.0])   # y = -x + 14, far above the data
+    with canvas(h, '["fit_line"]') as c:
+        (view,) = c.views
+        lo, hi = view.ax.get_ylim()
+        start = h.params[0, 0, 0] * view.xs + h.params[0, 0, 1]
+        assert lo <= start.min() and hi >= start.max()
+        y = h.problem.data["y"]
+        assert lo <= y.min() and hi >= y.max()
+        assert hi - lo < 2.5 * (max(start.max(), y.max()) - min(start.min(), y.min()))   # not squashed
+
+
+def test_fit_line_limits_ignore_a_diverging_run_but_keep_its_start(hist):
+    with canvas(hist, '["fit_line"]') as c:
+        (view,) = c.views
+        lo, hi = view.ax.get_ylim()
+        start = hist.params[0, :, 0, None] * view.xs + hist.params[0, :, 1, None]
+        assert lo <= start.min() and hi >= start.max() and hi - lo < 20
+
+
+def bowl_history(steps=60) -> History:
+    """Two runs on L = x^2 + 4 y^2 (a problem without data: both axes in one unit), both ending at the
+    minimum (3, 0.5) on the right edge of everything they visit, from starts far to the left."""
+    c = np.array([3.0, 0.5])
+
+    def loss(p):
+        p = np.atleast_2d(p)
+        return (p[:, 0] - c[0]) ** 2 + 4 * (p[:, 1] - c[1]) ** 2
+
+    starts = np.array([[-2.0, 1.5], [-1.0, 0.0]])
+    t = np.arange(steps + 1)[:, None, None]
+    params = c + (starts - c)[None] * 0.85 ** t                      # [T, 2, 2]
+    lossv = np.stack([loss(p) for p in params])
+    info = ProblemInfo("quadratic", ("x", "y"), {}, minimum=c, min_loss=0.0, window=np.array([[-8.0, 8], [-8, 8]]),
+                       loss_fn=loss)
+    zeros = np.zeros((steps, 2, 2))
+    return History(params=params, loss=lossv, grads=zeros, updates=zeros, lr=np.full((steps, 2), 0.1),
+                   diverged_at=np.array([-1, -1]), labels=("A", "B"), param_names=("x", "y"), problem=info)
+
+
+def inside_with_margin(points, xlim, ylim, margin=0.05) -> bool:
+    (x0, x1), (y0, y1) = xlim, ylim
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    p = np.atleast_2d(points)
+    return bool(((p[:, 0] >= x0 + mx) & (p[:, 0] <= x1 - mx) & (p[:, 1] >= y0 + my) & (p[:, 1] <= y1 - my)).all())
+
+
+def test_contour_window_fits_the_paths_starts_and_minimum_with_a_margin():
+    h = bowl_history()
+    with canvas(h, '["contour"]', size=(640, 360), dpi=60) as c:
+        (view,) = c.views
+        xlim, ylim = view.ax.get_xlim(), view.ax.get_ylim()
+        assert inside_with_margin(h.params[0], xlim, ylim)                 # the starts
+        assert inside_with_margin(h.problem.minimum, xlim, ylim)           # the minimum, not on the edge
+        assert inside_with_margin(h.params[-1], xlim, ylim)                # where the paths end
+        # fitted to the paths, not the problem's [-8, 8] window: the box is a few times the paths' area
+        paths = h.params.reshape(-1, 2)
+        area = np.ptp(paths[:, 0]) * np.ptp(paths[:, 1])
+        assert np.ptp(xlim) * np.ptp(ylim) < 6 * area
+        assert np.ptp(xlim) < 10
+
+
+def test_contour_has_equal_scales_where_the_axes_share_units(hist):
+    h = bowl_history()
+    with canvas(h, '["contour"]', size=(640, 360), dpi=60) as c:
+        assert c.views[0].ax.get_aspect() == 1.0
+    with canvas(h, '[{ type = "contour", aspect = "auto" }]', size=(640, 360), dpi=60) as c:
+        assert c.views[0].ax.get_aspect() == "auto"
+    with canvas(hist, '["contour"]') as c:                    # slope against intercept: no common unit
+        assert c.views[0].ax.get_aspect() == "auto"
+
+
+def test_contour_paths_have_a_halo_and_optional_dots():
+    h = bowl_history()
+    with canvas(h, '["contour"]') as c:
+        line = c.views[0].lines[0]
+        assert line.get_path_effects() and line.get_marker() in ("None", "", None)
+    with canvas(h, '[{ type = "contour", markers = true }]') as c:
+        line = c.views[0].lines[0]
+        assert line.get_marker() == "o"
+        c.frame(5)
+        assert len(line.get_xdata()) == 6                     # a dot for each of steps 0..5

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import BoundaryNorm
 from matplotlib.lines import Line2D
@@ -45,21 +46,18 @@ def eval_loss(info, pts: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def landscape(ctx, names, resolution: int, fit: str = "window") -> Landscape:
-    """The grid covers the problem's window widened to hold the paths (robustly), or with
-    fit = "paths" just the paths, their starts and the minimum."""
-    h, ext, info = ctx.history, ctx.extent, ctx.info
+MARGIN = 0.12            # of the span, around the paths and the marked points (a star is never on the edge)
+MIN_SIDE = 0.3           # the short side of the box is at least this much of the long one
+
+
+def landscape(ctx, names, resolution: int, fit: str = "window", panel_ratio: float | None = None) -> Landscape:
+    """The grid over the box `view_box` gives (the paths, starts and marked points, with fit = "window"
+    the problem's window too); `panel_ratio` (the panel's height / width) for equal scales."""
+    h, info = ctx.history, ctx.info
     i, j = param_index(h, names, (0, 1))
     P = len(h.param_names)
     base, held = _held_point(h, info)
-    box = []
-    for k in (i, j):
-        inc = [h.params[0, :, k]]
-        if info.window is not None and fit == "window":
-            inc.append(np.asarray(info.window)[k])
-        if info.minimum is not None:
-            inc.append([info.minimum[k]])
-        box.append(run_limits(ext.params[..., k], ext, pad=0.08, include=np.concatenate(inc), q=0.5))
+    box = view_box(ctx, i, j, fit, panel_ratio)
     n_data = max(1, sum(int(np.size(v)) for v in info.data.values()))
     n = int(np.clip(min(resolution, np.sqrt(MAX_GRID_COST / n_data)), 24, resolution))
     xs, ys = np.linspace(*box[0], n), np.linspace(*box[1], n)
@@ -68,6 +66,49 @@ def landscape(ctx, names, resolution: int, fit: str = "window") -> Landscape:
     pts[:, i], pts[:, j] = X.ravel(), Y.ravel()
     Z = eval_loss(info, pts).reshape(n, n)
     return Landscape(i, j, base, held if P > 2 else "", box[0], box[1], X, Y, Z)
+
+
+def view_box(ctx, i: int, j: int, fit: str = "paths", panel_ratio: float | None = None) -> list[tuple]:
+    """[(x0, x1), (y0, y1)] holding the healthy paths (robustly: see run_limits), every start and every
+    marked point (minima, other stationary points), with fit = "window" the problem's window, padded
+    by MARGIN. The short side is widened to MIN_SIDE of the long one, and with `panel_ratio` (height /
+    width of the panel, for equal scales) to fill the panel. Only ever widened: nothing is cut."""
+    h, ext, info = ctx.history, ctx.extent, ctx.info
+    marked = np.concatenate(marked_points(info, len(h.param_names)))[:, [i, j]]
+    box = []
+    for axis, k in enumerate((i, j)):
+        inc = [h.params[0, :, k], marked[:, axis]]
+        if info.window is not None and fit == "window":
+            inc.append(np.asarray(info.window)[k])
+        box.append(run_limits(ext.params[..., k], ext, pad=MARGIN, include=np.concatenate(inc), q=0.5))
+    (x0, x1), (y0, y1) = box
+    want_h = max(y1 - y0, MIN_SIDE * (x1 - x0), (panel_ratio or 0) * (x1 - x0))
+    want_w = max(x1 - x0, MIN_SIDE * want_h, (want_h / panel_ratio) if panel_ratio else 0)
+    return [_widen(x0, x1, want_w), _widen(y0, y1, want_h)]
+
+
+def _widen(lo: float, hi: float, span: float) -> tuple[float, float]:
+    extra = max(0.0, span - (hi - lo)) / 2
+    return lo - extra, hi + extra
+
+
+def marked_points(info, P: int) -> tuple[np.ndarray, np.ndarray]:
+    """([k, P] minima, [m, P] other stationary points) the views mark: a problem may list several minima
+    and its saddles in its data, else its one minimum."""
+    def rows(a):
+        a = np.asarray(a, dtype=np.float64).reshape(-1, P)
+        return a[np.isfinite(a).all(1)]
+
+    d = info.data
+    none = np.zeros((0, P))
+    mins = rows(d["minima"]) if "minima" in d else (rows(info.minimum) if info.minimum is not None else none)
+    return mins, (rows(d["stationary"]) if "stationary" in d else none)
+
+
+def shares_units(info) -> bool:
+    """True when the parameters are coordinates of one space (a test function, a quadratic, a formula),
+    not model weights fitted to data (a slope against an intercept): then equal scales are honest."""
+    return not any(k in info.data for k in ("x", "X"))
 
 
 def _held_point(h, info) -> tuple[np.ndarray, str]:
@@ -101,7 +142,12 @@ class Contour(View):
         h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
         info = ctx.info
         self.ax = ax = fig.add_subplot(cell)
-        L = self.land = landscape(ctx, o.get("params"), o.get("resolution", 160), o.get("fit", "window"))
+        equal = (o.get("aspect") or ("equal" if shares_units(info) else "auto")) == "equal"
+        L = self.land = landscape(ctx, o.get("params"), o.get("resolution", 160), o.get("fit", "paths"),
+                                  panel_ratio=_panel_ratio(fig, cell) if equal else None)
+        if equal:
+            ax.set_aspect("equal", adjustable="box")    # the box fits the panel's estimated shape; the
+                                                        # axes shrink by the estimate's error
         levels, log = contour_levels(L.Z, o.get("levels", 30), o.get("scale", "auto"))
         Zc = np.clip(L.Z, None, levels[-1])     # the corners past the last level share its colour
         norm = BoundaryNorm(levels, 256, extend="neither")
@@ -127,9 +173,7 @@ class Contour(View):
         starts = xy[0]
         ax.scatter(starts[:, 0], starts[:, 1], s=46, facecolors=th.background, edgecolors=ctx.colors,
                    linewidths=1.6, zorder=3)
-        lw = 2.0 if h.runs <= 8 else (1.4 if h.runs <= 30 else 1.0)
-        self.lines = [ax.plot(xy[self.keep, r, 0], xy[self.keep, r, 1], color=c, lw=lw, alpha=0.95,
-                              solid_joinstyle="round")[0] for r, c in enumerate(ctx.colors)]
+        self.lines = path_lines(ax, xy[self.keep], ctx, markers=bool(o.get("markers")))
         self.heads = ax.scatter(starts[:, 0], starts[:, 1], s=64 if h.runs <= 8 else 30, c=ctx.colors, zorder=6,
                                 edgecolors=th.background, linewidths=1.2)
         on_top = []
@@ -162,23 +206,39 @@ class Contour(View):
         show_diverged(self.notes, self.h, step)
 
 
-def known_points(info, L: Landscape) -> tuple[np.ndarray, np.ndarray]:
-    """([k, 2] minima, [m, 2] other stationary points) of the problem in the slice's two coordinates
-    (a problem may list several minima and its saddles in its data), those inside the slice's box."""
-    def pick(arr):
-        a = np.asarray(arr, dtype=np.float64).reshape(-1, len(L.base))[:, [L.i, L.j]]
-        inside = ((a[:, 0] >= L.xlim[0]) & (a[:, 0] <= L.xlim[1]) & (a[:, 1] >= L.ylim[0]) & (a[:, 1] <= L.ylim[1]))
-        return a[inside & np.isfinite(a).all(1)]
+def path_lines(ax, xy: np.ndarray, ctx, markers: bool = False) -> list:
+    """One line per run over `xy` [T, R, 2], on a halo of the theme's background (a wider stroke under
+    it) so that it reads on any fill; with `markers` a dot at every point (every step when not thinned)."""
+    from matplotlib import patheffects
 
-    d = info.data
-    if "minima" in d:
-        mins = pick(d["minima"])
-    elif info.minimum is not None:
-        mins = pick(info.minimum)
-    else:
-        mins = np.zeros((0, 2))
-    saddles = pick(d["stationary"]) if "stationary" in d else np.zeros((0, 2))
-    return mins, saddles
+    runs = xy.shape[1]
+    lw = 2.0 if runs <= 8 else (1.4 if runs <= 30 else 1.0)
+    halo = [patheffects.withStroke(linewidth=lw + 2.4, foreground=ctx.theme.background, alpha=0.8)]
+    dots = dict(marker="o", ms=lw + 1.6, mec=ctx.theme.background, mew=0.6) if markers else {}
+    return [ax.plot(xy[:, r, 0], xy[:, r, 1], color=c, lw=lw, alpha=0.95, solid_joinstyle="round",
+                    path_effects=halo, **dots)[0] for r, c in enumerate(ctx.colors)]
+
+
+def _panel_ratio(fig, cell, label_ems: tuple[float, float] = (4.5, 5.0)) -> float:
+    """Height / width in pixels of the axes that will fill `cell`, estimated before the layout: the cell's
+    share of the subplot area applied to the figure, less room for tick labels, axis labels and title."""
+    box, sp = cell.get_position(fig), fig.subplotpars
+    W, H = fig.get_size_inches() * fig.dpi
+    em = matplotlib.rcParams["font.size"] * fig.dpi / 72
+    w = box.width / (sp.right - sp.left) * 0.97 * W - label_ems[0] * em
+    h = box.height / (sp.top - sp.bottom) * 0.85 * H - label_ems[1] * em
+    return float(max(h, 0.2 * H) / max(w, 0.2 * W))
+
+
+def known_points(info, L: Landscape) -> tuple[np.ndarray, np.ndarray]:
+    """([k, 2] minima, [m, 2] other stationary points) in the slice's two coordinates, those inside
+    its box (see marked_points)."""
+    def pick(a):
+        a = a[:, [L.i, L.j]]
+        return a[(a[:, 0] >= L.xlim[0]) & (a[:, 0] <= L.xlim[1]) & (a[:, 1] >= L.ylim[0]) & (a[:, 1] <= L.ylim[1])]
+
+    mins, saddles = marked_points(info, len(L.base))
+    return pick(mins), pick(saddles)
 
 
 def _arrows(ax, L: Landscape, th, n: int = 13) -> None:
@@ -221,6 +281,13 @@ LANDSCAPE_FIELDS = {
 
 CONTOUR = ViewDef("contour", {
     **LANDSCAPE_FIELDS,
+    "fit": Field("str", default="paths", choices=("paths", "window"),
+                 doc="paths: the paths, starts and marked points (minima, stationary points) with a margin; "
+                     "window: the problem's plotting window widened to hold them"),
+    "aspect": Field("str", choices=("equal", "auto"),
+                    doc="equal: one unit the same length on both axes (true shapes); auto: each axis fills the "
+                        "panel; default: equal when both parameters are coordinates of one space (no data fitted)"),
+    "markers": Field("bool", default=False, doc="a dot at every step of the paths (shrinking steps show)"),
     "levels": Field("int", default=30, ge=2, le=200, doc="number of contour levels"),
     "filled": Field("bool", default=True, doc="shade between the contour lines"),
     "arrows": Field("bool", default=False, doc="anti-gradient arrows on a coarse grid"),

@@ -5,7 +5,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ..spec import Field
-from .base import View, ViewDef, diverged_note, healthy, legend, robust_limits, run_style, show_diverged
+from .base import View, ViewDef, diverged_note, legend, robust_limits, run_limits, run_style, show_diverged
 
 
 class FitLine(View):
@@ -19,11 +19,7 @@ class FitLine(View):
         self.ib = names.index("b") if "b" in names else 1
         xlo, xhi = robust_limits(x, pad=0.04, lo_q=0, hi_q=100)
         self.xs = np.array([xlo, xhi])
-        ext = ctx.extent
-        a, b = ext.params[..., self.ia], ext.params[..., self.ib]
-        ends = a[..., None] * self.xs + b[..., None]     # [S+1, R, 2]
-        ylo, yhi = robust_limits(healthy(ends, ext), pad=0.06, lo_q=1, hi_q=99, include=y)
-        ylo, yhi = _clamp_to_data(ylo, yhi, y)
+        ylo, yhi = line_limits(ctx.extent, self.ia, self.ib, self.xs, y, ctx.frame_steps)
         ax.set_xlim(xlo, xhi)
         ax.set_ylim(ylo, yhi)
         dot = 26 if len(x) <= 200 else 10
@@ -75,12 +71,15 @@ class FitLine(View):
         show_diverged(self.notes, h, step)
 
 
-def _clamp_to_data(lo, hi, y):
-    """Keeps the view on the data: lines far off (early or diverging) leave the frame instead of
-    squashing the points."""
-    ymin, ymax = float(np.min(y)), float(np.max(y))
-    span = max(ymax - ymin, 1e-9)
-    return max(lo, ymin - 1.0 * span), min(hi, ymax + 1.0 * span)
+def line_limits(h, ia: int, ib: int, xs: np.ndarray, y: np.ndarray, frame_steps=()) -> tuple[float, float]:
+    """y limits holding the data, every run's starting line and the lines the frames show (all steps when
+    no frames are given) of the runs that do not diverge, across the whole x range `xs`. A diverging run
+    keeps only its start; a brief excursion far past the rest is let go (see run_limits)."""
+    steps = np.unique(np.clip(np.asarray(frame_steps, dtype=np.int64), 0, h.steps))
+    p = h.params[steps] if steps.size else h.params
+    ends = p[..., ia, None] * xs + p[..., ib, None]                 # [F, R, 2]
+    start = h.params[0, :, ia, None] * xs + h.params[0, :, ib, None]
+    return run_limits(ends, h, pad=0.06, include=np.concatenate([np.ravel(y), start.ravel()]))
 
 
 def _check(options, history):
