@@ -18,7 +18,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .history import History  # noqa: E402
 from .spec import Errors  # noqa: E402
-from .theme import THEMES, run_colors  # noqa: E402
+from .styles import params_drawn, run_styles  # noqa: E402
+from .theme import THEMES  # noqa: E402
 from .views import VIEWS, ViewCtx  # noqa: E402
 
 
@@ -36,9 +37,10 @@ def check_views(render, history: History, file: str) -> None:
 class Canvas:
     """The figure of a scene. Use as a context manager; `frame(step)` returns the RGBA buffer."""
 
-    def __init__(self, render, history: History, title: str, frame_steps: np.ndarray):
+    def __init__(self, render, history: History, title: str, frame_steps: np.ndarray, display: tuple = ()):
         self.render = render
         self.h = history
+        self.display = display           # each [[optimizer]] entry's display keys (color, linestyle, ...)
         self.theme = THEMES[render.theme]
         self._rc = matplotlib.rc_context(self.theme.rc())
         self._rc.__enter__()
@@ -55,10 +57,12 @@ class Canvas:
         W, H = r.size
         self.fig = fig = Figure(figsize=((W + 0.5) / r.dpi, (H + 0.5) / r.dpi), dpi=r.dpi, layout="constrained")
         self.canvas = FigureCanvasAgg(fig)
-        colors = run_colors(h.runs, th)
         specs = [spec for row in r.views for spec in row]
+        types = [s.options["view"].type if s.type == "grid" else s.type for s in specs]
+        self.styles = run_styles(h, th, self.display, frame_steps, params_drawn(types))
+        colors = [s.color for s in self.styles]
         shared = sum(VIEWS[s.type].shows_runs for s in specs) >= 2
-        ctx = ViewCtx(h, th, colors, frame_steps, legend_runs=not shared)
+        ctx = ViewCtx(h, th, colors, frame_steps, legend_runs=not shared, styles=self.styles)
         top = self._header(title, colors if shared else None)
         fig.get_layout_engine().set(rect=(0, 0, 1, top), w_pad=6 / 72, h_pad=6 / 72, wspace=0.03, hspace=0.03)
         outer = fig.add_gridspec(len(r.views), 1)
@@ -69,6 +73,7 @@ class Canvas:
                 view = VIEWS[spec.type].cls(dict(spec.options), ctx)
                 self.artists += list(view.setup(fig, cells[j]))
                 self.views.append(view)
+        self.artists.sort(key=lambda a: a.get_zorder())     # drawn in zorder, as matplotlib would (stable)
         self.artists.append(self.counter)
         for a in self.artists:
             a.set_animated(True)
@@ -122,7 +127,7 @@ class Canvas:
             # one row if it fits (fewer runs named around the ellipsis if need be), else rows filled across
             tries = [(m, None) for m in (8, 6, 4)] + [(8, k) for k in range(4, 0, -1)]
             for max_entries, ncol in tries:
-                handles, labels = run_entries(self.h, colors, max_entries)
+                handles, labels = run_entries(self.h, colors, max_entries, self.styles)
                 n = len(handles)
                 cols = ncol or n
                 if ncol:      # matplotlib fills columns first: reorder so rows read left to right

@@ -41,6 +41,11 @@ def loss_axis(scene: Scene, history: History) -> tuple[bool, float, float]:
     return Loss(options, ViewCtx(history, None, [], np.zeros(0, dtype=np.int64))).y_axis(history)
 
 
+def display(scene: Scene) -> tuple:
+    """Each [[optimizer]] entry's display keys (color, linestyle, marker, zorder), for the Canvas."""
+    return tuple(o.display for o in scene.optimizers)
+
+
 def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | None = None) -> dict[str, Path]:
     """Where each format goes: `output` is a folder (default `output/`) or, for one format, a file."""
     fmts = tuple(formats or scene.render.formats)
@@ -73,7 +78,7 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
     r = scene.render
     n = len(steps)
     encoders = []
-    with Canvas(r, h, scene.title, steps) as canvas:
+    with Canvas(r, h, scene.title, steps, display(scene)) as canvas:
         def draw(i: int) -> bytes:
             return bytes(canvas.frame(int(steps[i])))
 
@@ -153,5 +158,5 @@ def still_image(scene: Scene, step: int | None = None, history: History | None =
     h = history if history is not None else simulate(checked_plan(scene, device))
     check_views(scene.render, h, scene.file)
     s = still_step(scene, h, step)
-    with Canvas(scene.render, h, scene.title, timeline(scene, h)) as canvas:
+    with Canvas(scene.render, h, scene.title, timeline(scene, h), display(scene)) as canvas:
         return canvas.rgb(s)

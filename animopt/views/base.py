@@ -28,6 +28,13 @@ class ViewCtx:
     frame_steps: np.ndarray         # the step of every frame (for precomputation)
     limits_from: History | None = None   # history whose extent sets the axes (shared axes); default: history
     legend_runs: bool = True        # False when the figure has one shared legend of the runs
+    styles: list | None = None      # one animopt.styles.RunStyle per run; None: solid lines in `colors`
+
+    def style(self, r: int):
+        """How run `r` is drawn: colour, dash pattern, marker, order, legend entry (animopt.styles)."""
+        from ..styles import RunStyle
+
+        return self.styles[r] if self.styles else RunStyle(self.colors[r], label=self.history.labels[r])
 
     @property
     def info(self) -> ProblemInfo | None:
@@ -329,9 +336,10 @@ def show_diverged(notes: Notes, h: History, step: int) -> None:
             t.set_fontweight(weight)
 
 
-def run_entries(h: History, colors, max_entries: int = 8) -> tuple[list, list]:
+def run_entries(h: History, colors, max_entries: int = 8, styles=None) -> tuple[list, list]:
     """(handles, labels) for the runs. Past `max_entries` runs: the first and last few with an ellipsis,
-    which reads as a colour scale for a sweep."""
+    which reads as a colour scale for a sweep. With `styles` (animopt.styles), each entry has its run's
+    dash pattern and legend text, and its marker when some run's marker differs from the others'."""
     from matplotlib.lines import Line2D
 
     lw = 2.2 if h.runs <= max_entries else 1.6
@@ -340,11 +348,17 @@ def run_entries(h: History, colors, max_entries: int = 8) -> tuple[list, list]:
     if h.runs > max_entries:
         k = max(1, (max_entries - 1) // 2)
         idx = idx[:k] + [None] + idx[-k:]
+    marked = bool(styles) and len({s.marker for s in styles}) > 1
     handles, labels = [], []
     for r in idx:
         if r is None:
             handles.append(Line2D([], [], color="none"))
             labels.append(f"… {h.runs - 2 * k} more")
+        elif styles:
+            s = styles[r]
+            handles.append(Line2D([], [], color=s.color, lw=lw, ls=s.linestyle, marker=s.marker if marked else None,
+                                  ms=6.5, mec="none"))
+            labels.append(s.label)
         else:
             handles.append(Line2D([], [], color=colors[r], lw=lw))
             labels.append(h.labels[r])
@@ -354,7 +368,7 @@ def run_entries(h: History, colors, max_entries: int = 8) -> tuple[list, list]:
 def legend(ax, ctx: ViewCtx, max_entries: int = 8, extra=(), **kw):
     """A static legend of the runs (unless the figure has a shared one) plus `extra` (handle, label)
     pairs; see `run_entries`."""
-    handles, labels = run_entries(ctx.history, ctx.colors, max_entries) if ctx.legend_runs else ([], [])
+    handles, labels = run_entries(ctx.history, ctx.colors, max_entries, ctx.styles) if ctx.legend_runs else ([], [])
     for hd, lb in extra:
         handles.append(hd)
         labels.append(lb)

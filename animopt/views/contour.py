@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 
 from ..spec import Field
 from ..states import box_exits
+from ..styles import set_markers
 from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, log_scale_wanted,
                    param_index, run_limits, show_diverged, upto)
 
@@ -176,6 +177,7 @@ class Contour(View):
         self.lines = path_lines(ax, xy[self.keep], ctx, markers=bool(o.get("markers")))
         self.heads = ax.scatter(starts[:, 0], starts[:, 1], s=64 if h.runs <= 8 else 30, c=ctx.colors, zorder=6,
                                 edgecolors=th.background, linewidths=1.2)
+        set_markers(self.heads, [ctx.style(r) for r in range(h.runs)], 64 if h.runs <= 8 else 30)
         on_top = []
         extra = [(Line2D([], [], ls="", marker="o", ms=7, mfc=th.background, mec=th.muted, mew=1.6), "start")]
         mins, saddles = known_points(info, L)
@@ -215,8 +217,8 @@ def path_lines(ax, xy: np.ndarray, ctx, markers: bool = False) -> list:
     lw = 2.0 if runs <= 8 else (1.4 if runs <= 30 else 1.0)
     halo = [patheffects.withStroke(linewidth=lw + 2.4, foreground=ctx.theme.background, alpha=0.8)]
     dots = dict(marker="o", ms=lw + 1.6, mec=ctx.theme.background, mew=0.6) if markers else {}
-    return [ax.plot(xy[:, r, 0], xy[:, r, 1], color=c, lw=lw, alpha=0.95, solid_joinstyle="round",
-                    path_effects=halo, **dots)[0] for r, c in enumerate(ctx.colors)]
+    return [ax.plot(xy[:, r, 0], xy[:, r, 1], **ctx.style(r).line(2), lw=lw, alpha=0.95, solid_joinstyle="round",
+                    path_effects=halo, **dots)[0] for r in range(runs)]
 
 
 def _panel_ratio(fig, cell, label_ems: tuple[float, float] = (4.5, 5.0)) -> float:

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..spec import Field
 from ..states import exit_steps
+from ..styles import set_markers
 from .base import (MAX_NOTES, MIN_LOG_DECADES, View, ViewDef, decimate, diverged_note, healthy, legend,
                    log_decades, log_limits, log_scale_wanted, log_ticks, robust_limits, run_style,
                    show_diverged, upto)
@@ -43,10 +44,11 @@ class Curves(View):
         ax.set_ylabel(self.options.get("ylabel") or self.ylabel)
         ax.set_title(self.options.get("title") or self.title)
         st = run_style(ctx)
-        self.lines = [ax.plot(self.t[self.keep], self.v[self.keep, r], color=c, **st)[0]
-                      for r, c in enumerate(ctx.colors)]     # full data until the first frame: the legend
+        self.lines = [ax.plot(self.t[self.keep], self.v[self.keep, r], **ctx.style(r).line(2), **st)[0]
+                      for r in range(len(ctx.colors))]     # full data until the first frame: the legend
         self.heads = ax.scatter(np.zeros(len(ctx.colors)), np.zeros(len(ctx.colors)), s=24,   # avoids them
                                 c=ctx.colors, zorder=4, linewidths=0)
+        set_markers(self.heads, [ctx.style(r) for r in range(len(ctx.colors))], 24)
         if self.options.get("legend", True):
             legend(ax, ctx, loc="best")
         self.notes = diverged_note(ax, ctx, y0=0.97)

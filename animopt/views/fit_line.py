@@ -35,8 +35,8 @@ class FitLine(View):
         ax.set_ylabel("y")
         ax.set_title(self.options.get("title") or "Fit  y = a·x + b")
         st = run_style(ctx)
-        self.lines = [ax.plot(self.xs, [np.nan, np.nan], color=c, zorder=3, solid_capstyle="butt", **st)[0]
-                      for c in ctx.colors]
+        self.lines = [ax.plot(self.xs, [np.nan, np.nan], **ctx.style(r).line(3), solid_capstyle="butt", **st)[0]
+                      for r in range(len(ctx.colors))]
         self.batch = None
         if self.options.get("highlight_batch") and h.batch_idx is not None:
             self.batch = ax.scatter([], [], s=dot * 3.2, facecolors="none", edgecolors=ctx.colors[0],

@@ -34,8 +34,8 @@ class Grads(View):
             ax.set_ylim(*run_limits(earr[..., self.k], ext, pad=0.08, include=[0.0], q=0.5))
             ax.set_xlim(0, max(S, 1))          # the same step axis as the other panels
             ax.axhline(0.0, color=th.muted, lw=0.8, zorder=1)
-            self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], color=c, lw=lw, alpha=st["alpha"])[0]
-                               for r, c in enumerate(ctx.colors)])
+            self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], **ctx.style(r).line(2), lw=lw,
+                                       alpha=st["alpha"])[0] for r in range(len(ctx.colors))])
         small = th.font_size - 1
         raw = "minibatch gradient" if h.batch_idx is not None else "gradient"
         top.set_title(o.get("title") or f"raw {raw} ∂L/∂{name}", loc="left", fontsize=small)

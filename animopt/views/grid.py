@@ -73,6 +73,7 @@ class Grid(View):
         self.views, artists, axes_of = [], [], []
         for i, (title, idx) in enumerate(groups):
             inner = replace(ctx, history=restrict(h, idx), colors=[ctx.colors[r] for r in idx],
+                            styles=[ctx.styles[r] for r in idx] if ctx.styles else None,
                             limits_from=ctx.extent if share else None)
             view = VIEWS[spec.type].cls(dict(spec.options), inner)
             before = len(fig.axes)

@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ..spec import Field
+from ..styles import set_markers
 from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, param_index,
                    run_limits, run_style, show_diverged, upto)
 
@@ -65,14 +66,16 @@ class Params(View):
                          loc="left")
             if tv is not None:
                 on_top += [ax.axhline(tv, ls=(0, (5, 3)), color=th.truth, lw=1.3, alpha=0.85, zorder=5)]
-            self.lines.append([ax.plot(self.t[self.keep], h.params[self.keep, r, k], color=c, **st)[0]
-                               for r, c in enumerate(ctx.colors)])
+            self.lines.append([ax.plot(self.t[self.keep], h.params[self.keep, r, k], **ctx.style(r).line(2), **st)[0]
+                               for r in range(len(ctx.colors))])
             if q // cols == rows - 1 or q + cols >= n:
                 ax.set_xlabel("step")
             else:
                 ax.tick_params(axis="x", labelbottom=False)
         self.heads = [ax.scatter(np.zeros(h.runs), np.zeros(h.runs), s=20, c=ctx.colors, zorder=4, linewidths=0)
                       for ax in self.axes]
+        for heads in self.heads:
+            set_markers(heads, [ctx.style(r) for r in range(h.runs)], 20)
         # the titles name the dashed values; with the runs in this legend, say it there too
         extra = [(Line2D([], [], ls=(0, (5, 3)), color=th.truth, lw=1.3), tword)] \
             if truth is not None and ctx.legend_runs else []

@@ -66,10 +66,11 @@ class Surface(View):
         self.path = np.concatenate([np.where(inside[..., None], pts, np.nan), zz.reshape(len(pts), -1, 1)], -1)
         self.pos = {int(k): i for i, k in enumerate(self.keep)}
         lw = 2.0 if h.runs <= 8 else 1.2
-        self.lines = [ax.plot(self.path[:, r, 0], self.path[:, r, 1], self.path[:, r, 2], color=c, lw=lw,
-                              zorder=5)[0] for r, c in enumerate(ctx.colors)]
-        self.heads = [ax.plot([np.nan], [np.nan], [np.nan], ls="", marker="o", ms=7 if h.runs <= 8 else 4,
-                              color=c, mec=th.background, mew=1.0, zorder=6)[0] for c in ctx.colors]
+        self.lines = [ax.plot(self.path[:, r, 0], self.path[:, r, 1], self.path[:, r, 2], lw=lw,
+                              **ctx.style(r).line(5))[0] for r in range(h.runs)]
+        self.heads = [ax.plot([np.nan], [np.nan], [np.nan], ls="", marker=ctx.style(r).marker,
+                              ms=(7 if h.runs <= 8 else 4) * ctx.style(r).marker_scale, color=ctx.style(r).color,
+                              mec=th.background, mew=1.0, zorder=6 + ctx.style(r).order)[0] for r in range(h.runs)]
         s0 = self.path[0]
         ax.scatter(s0[:, 0], s0[:, 1], s0[:, 2], s=36, facecolors=th.background, edgecolors=ctx.colors,
                    linewidths=1.4, depthshade=False)
