@@ -71,7 +71,7 @@ def run_styles(h: History, theme: Theme, display: tuple[Mapping, ...] = (), step
 def marker_scale(rank: int, size: int) -> float:
     """Marker size (of the view's) for the run of `rank` in a group of `size` coinciding runs: the first
     largest, each later one smaller and drawn on top, so that every one shows a ring around the next."""
-    return 1.0 if size < 2 else 0.85 + 0.5 * (size - 1 - rank)
+    return 1.0 if size < 2 else 0.85 + 0.6 * (size - 1 - rank)
 
 
 def legend_notes(h: History, found: list[Coincidence]) -> dict[int, str]:
