@@ -156,7 +156,12 @@ def still_image(scene: Scene, step: int | None = None, history: History | None =
     from .simulator import simulate
 
     h = history if history is not None else simulate(checked_plan(scene, device))
-    check_views(scene.render, h, scene.file)
     s = still_step(scene, h, step)
-    with Canvas(scene.render, h, scene.title, timeline(scene, h), display(scene)) as canvas:
-        return canvas.rgb(s)
+    return frames_at(scene, h, [s])[s]
+
+
+def frames_at(scene: Scene, history: History, steps: Iterable[int]) -> dict[int, np.ndarray]:
+    """The frames of `scene` that show `steps`, drawn from `history` in one figure: {step: [H, W, 3] uint8}."""
+    check_views(scene.render, history, scene.file)
+    with Canvas(scene.render, history, scene.title, timeline(scene, history), display(scene)) as canvas:
+        return {int(s): canvas.rgb(int(s)) for s in steps}

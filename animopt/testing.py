@@ -175,13 +175,10 @@ def _update(scene: Scene, history: History, golden_dir: Path, steps, device) -> 
 
 
 def frames_at(scene: Scene, history: History, steps) -> dict[int, np.ndarray]:
-    """The frames of `scene` showing `steps`, drawn from `history` (one figure for all)."""
-    from .layout import Canvas, check_views
-    from .renderer import timeline
+    """The frames of `scene` showing `steps`, drawn from `history` (the renderer's own stills)."""
+    from .renderer import frames_at as draw
 
-    check_views(scene.render, history, scene.file)
-    with Canvas(scene.render, history, scene.title, timeline(scene, history)) as canvas:
-        return {int(s): canvas.rgb(int(s)) for s in steps}
+    return draw(scene, history, steps)
 
 
 # ---- numbers ---------------------------------------------------------------------------------------
