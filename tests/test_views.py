@@ -415,3 +415,18 @@ def test_contour_paths_have_a_halo_and_optional_dots():
         assert line.get_marker() == "o"
         c.frame(5)
         assert len(line.get_xdata()) == 6                     # a dot for each of steps 0..5
+
+
+def test_grads_overlays_raw_and_applied_on_one_axis_or_stacks_them(hist):
+    with canvas(hist, '[{ type = "grads", param = "a" }]') as c:
+        (v,) = c.views
+        assert len(v.axes) == 1                               # raw and applied share one y axis
+        raw, applied = v.lines
+        assert raw[0].axes is applied[0].axes
+        assert raw[0].get_linewidth() < applied[0].get_linewidth()
+        lo, hi = v.axes[0].get_ylim()
+        g = hist.grads[:, [0, 2], 0]
+        assert lo <= np.nanmin(g) and np.nanmax(g) <= hi      # the whole raw gradient of the healthy runs
+    with canvas(hist, '[{ type = "grads", param = "a", layout = "stacked" }]') as c:
+        (v,) = c.views
+        assert len(v.axes) == 2 and v.lines[0][0].axes is not v.lines[1][0].axes
