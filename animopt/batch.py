@@ -147,9 +147,10 @@ def render_job(job: Job, output: Path, device: str | None,
 
     try:
         scene = load_scene(job.scene)
-        files = render(scene, output, formats=job.formats, device=device, progress=report)
+        notes: list[str] = []         # what an encoder chose (a GIF under a size budget), one line each
+        files = render(scene, output, formats=job.formats, device=device, progress=report, notes=notes.append)
         names = tuple(f.name for f in files)
-        return result("rendered", ", ".join(names), files=names)
+        return result("rendered", "\n".join([", ".join(names), *notes]), files=names)
     except SceneError as e:
         return result("failed", str(e), bad_input=True)
     except KeyboardInterrupt:

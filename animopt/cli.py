@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from .formats import NAMES as FORMATS
+from .formats import STILL_SUFFIXES
 from .scene import load_scene
 from .spec import SceneError
 
@@ -50,9 +52,10 @@ def _formats(value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
     fmts = tuple(f.strip().lower().lstrip(".") for f in value.split(",") if f.strip())
-    bad = [f for f in fmts if f not in ("mp4", "gif", "png")]
+    bad = [f for f in fmts if f not in FORMATS]
     if bad:
-        raise BadInput(f"--formats: unknown format {bad[0]!r}; expected mp4, gif or png (comma-separated)")
+        raise BadInput(f"--formats: unknown format {bad[0]!r}; expected some of {', '.join(FORMATS)} "
+                       "(comma-separated)")
     return fmts
 
 
@@ -80,7 +83,7 @@ def main():
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option("-o", "--output", default="output", show_default=True, help="folder for the rendered files")
-@click.option("-f", "--formats", default=None, help="comma-separated formats, overriding the scenes' (mp4,gif,png)")
+@click.option("-f", "--formats", default=None, help="comma-separated formats, overriding the scenes' (" + ",".join(FORMATS) + ")")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="scenes rendered in parallel (default: the number of cores)")
 @click.option("--device", default=None, help="torch device, overriding the scenes' (cpu, cuda, cuda:1, mps, auto)")
@@ -101,15 +104,15 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress):
 
 @main.command()
 @click.argument("scene", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG file to write")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="file to write: .png, .svg or .pdf")
 @click.option("--step", type=click.IntRange(min=0), default=None, help="step to show (default: poster step or last)")
 @click.option("--device", default=None, help="torch device, overriding the scene's")
 def still(scene, output, step, device):
-    """Write one frame of SCENE as a PNG."""
+    """Write one frame of SCENE as a PNG, SVG or PDF (by the output's extension)."""
     from .renderer import still as _still
 
-    if not output.lower().endswith(".png"):
-        raise BadInput(f"-o {output}: a still is a PNG; give a file name ending in .png")
+    if Path(output).suffix.lower().lstrip(".") not in STILL_SUFFIXES:
+        raise BadInput(f"-o {output}: a still is a PNG, SVG or PDF; give a file name ending in .png, .svg or .pdf")
     sc = _load(scene)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,5 +1,5 @@
-"""Encoders fed by one stream of RGBA frames: one ffmpeg process for the video formats (mp4, gif) of a
-render, and PNG stills.
+"""Encoders fed by one stream of RGBA frames: one ffmpeg process for the animated formats (mp4, webm,
+gif, webp, and the clip of the html page) of a render, and PNG stills.
 
 One ffmpeg process writes every video file of a render from one pipe: each frame is written once,
 split inside ffmpeg, and the GIF takes its subset of the frames there (`select`), so a render with
@@ -25,8 +25,9 @@ import queue
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def remove_stale_temps(folder: Path) -> list[Path]:
 
     removed = []
     for p in Path(folder).glob(".*"):
-        m = re.fullmatch(r"\..+\.(?:partial|palette)-(\d+)\.\w+", p.name)
+        m = re.fullmatch(r"\..+\.(?:partial|palette|clip|frames)-(\d+)\.\w+", p.name)
         if m and not _alive(int(m.group(1))):
             p.unlink(missing_ok=True)
             removed.append(p)
@@ -142,6 +143,8 @@ class PipeEncoder:
         self.frames = 0
         self.failure: OSError | None = None
         self.cleanup = cleanup
+        self.notes: list[str] = []          # what the encoder chose (a budget's settings)
+        self.after: list[Callable[[], None]] = []   # run once ffmpeg has finished well (e.g. the HTML page)
         args = stream.global_args("-hide_banner", "-loglevel", "error", "-nostdin", "-y").compile(cmd=ffmpeg_exe())
         self.log = tempfile.TemporaryFile()
         # A session of its own: a Ctrl-C at the terminal reaches us, and we stop ffmpeg ourselves.
@@ -216,6 +219,12 @@ class PipeEncoder:
         code = self.proc.wait()
         if code != 0 or self.failure is not None:
             self._fail(f"ffmpeg failed on {self.name}")
+        try:
+            for step in self.after:
+                step()
+        except BaseException:
+            self.abort()
+            raise
 
     def commit(self) -> list[Path]:
         for path, tmp in self.outputs.items():
@@ -300,67 +309,220 @@ def _raw_input(size: tuple[int, int], rate: float):
     return ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgba", s=f"{size[0]}x{size[1]}", framerate=rate)
 
 
+@dataclass(frozen=True)
+class AnimSettings:
+    """How a GIF or WebP is made: its size, its frame rate (100/k, whole centiseconds), its palette
+    size (GIF) and quality (WebP)."""
+    size: tuple[int, int]
+    rate: float
+    colors: int = 256
+    quality: int = 80
+
+    def describe(self, fmt: str) -> str:
+        extra = f"{self.colors} colours" if fmt == "gif" else f"quality {self.quality}"
+        return f"{self.size[0]}x{self.size[1]}, {self.rate:g} fps, {extra}"
+
+
+MIN_FIT_RATE = 10.0       # a budget lowers the frame rate down to this first, then the size
+MIN_FIT_WIDTH = 160
+FIT_TRIES = 8
+
+
+def shrink(s: AnimSettings, ratio: float, fmt: str, fps: float, duration: float | None) -> AnimSettings | None:
+    """Settings for a file `ratio` times over its budget: the frame rate first (down to
+    MIN_FIT_RATE), then the size (bytes go with the pixels), then the palette or the WebP quality;
+    None when nothing is left to lower. The target aims 10% under the budget."""
+    need = 0.9 / ratio
+    rate, size, colors, quality = s.rate, s.size, s.colors, s.quality
+    if rate > MIN_FIT_RATE + 1e-9:
+        rate = gif_rate(fps, max(MIN_FIT_RATE, rate * need), duration)
+        need *= s.rate / rate
+    if need < 1 and size[0] > MIN_FIT_WIDTH:
+        f = max(need ** 0.5, MIN_FIT_WIDTH / size[0])
+        size = (max(2, int(size[0] * f)), max(2, int(size[1] * f)))
+        need /= f * f
+    if need < 1 and fmt == "gif" and colors > 32:
+        colors = max(32, colors // 2)
+    if need < 1 and fmt == "webp" and quality > 30:
+        quality = max(30, quality - 20)
+    new = AnimSettings(size, rate, colors, quality)
+    return None if new == s else new
+
+
 def video_encoder(targets: dict[str, Path], size: tuple[int, int], fps: float, n: int,
                   draw: Callable[[int], bytes], crf: int = 20, preset: str = "veryfast",
-                  gif_fps: float | None = None) -> PipeEncoder:
-    """One ffmpeg process writing `targets` ({"mp4": path, "gif": path}, either or both) from `n`
-    frames at `fps`; it takes every frame when there is an MP4, else only the GIF's.
+                  gif_fps: float | None = None, *, gif: Mapping | None = None, transparent: bool = False,
+                  background: str = "#ffffff", webm_crf: int = 32, webp_quality: int = 80,
+                  page: Callable[[bytes], str] | None = None) -> PipeEncoder:
+    """One ffmpeg process writing `targets` ({"mp4": path, "webm": path, "gif": path, ...}, any of
+    the animated formats) from `n` frames at `fps`; it takes every frame when there is a video
+    (mp4, webm, html), else only the GIF's and WebP's.
 
     MP4: H.264, yuv420p (BT.709, tagged), +faststart, `crf` and `preset`. Deterministic: x264's output
     does not depend on its thread count.
+    WebM: VP9 at `webm_crf` (constant quality), yuv420p, or yuva420p when `transparent` (the frames'
+    alpha kept; MP4 and GIF are laid on `background`).
     GIF: loops forever, at `gif_rate` (whole centiseconds a frame, the duration kept), with the palette
     of a sample of its frames: `draw(i)` returns frame `i` of the stream (RGBA bytes), called for the
-    sample first.
+    sample first. `gif` (the scene's [render] gif table: size, fps, colors, max_mb) sets GIF and WebP
+    apart from the video; with `max_mb` a file over budget is made again, from a lossless copy of
+    its frames kept meanwhile, with a lower frame rate, then size, then palette (`shrink`), and the
+    encoder's `notes` say what was chosen.
+    WebP: animated, loops forever, `webp_quality`, the GIF's frames and size.
+    HTML: `page(webm_bytes)` returns the page written (the player around the clip, see player.py).
     """
     import ffmpeg
 
+    gif = dict(gif or {})
     targets = {f: Path(p) for f, p in targets.items()}
-    gif = targets.get("gif")
-    rate = gif_rate(fps, gif_fps, n / fps)
+    duration = n / fps
+    rate = gif_rate(fps, gif.get("fps") or gif_fps, duration)
+    anim = AnimSettings(tuple(gif.get("size") or size), rate, int(gif.get("colors") or 256), webp_quality)
     picks = pick_frames(n, fps, rate)
-    palette = make_palette(gif, size, picks, draw) if gif is not None else None
+    full = any(f in targets for f in ("mp4", "webm", "html"))
+    indices = np.arange(n) if full else picks
+    in_rate = fps if full else rate
+    cleanup: list[Path] = []
+    files: dict[Path, Path] = {}
+    budget = gif.get("max_mb")
+    first = next(iter(targets.values()))
     try:
-        indices = np.arange(n) if "mp4" in targets else picks
-        v = _raw_input(size, fps if "mp4" in targets else rate).video
-        if len(targets) > 1:
-            split = v.split()
-            branches = {"mp4": split[0], "gif": split[1]}
-        else:
-            branches = {f: v for f in targets}
-        outs, files = [], {}
-        for fmt, path in targets.items():
-            tmp = files[path] = temp_path(path)
-            b = branches[fmt]
-            if fmt == "mp4":
-                b = b.filter("scale", out_color_matrix="bt709", out_range="tv", out_primaries="bt709",
-                             out_transfer="bt709")
-                outs.append(ffmpeg.output(
-                    b, str(tmp), format="mp4", vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset=preset,
-                    movflags="+faststart", colorspace="bt709", color_primaries="bt709", color_trc="bt709",
-                    threads=_cores()))
-            else:
-                if len(indices) > len(picks):
-                    b = b.filter("select", select_expr(n, len(picks)))
-                # frame N at N*k centiseconds, and the GIF's frame rate 100/k: every delay is k
-                k = round(100 / rate)
-                b = b.filter("settb", "1/100").filter("setpts", f"N*{k}")
-                b = ffmpeg.filter([b, ffmpeg.input(str(palette)).video], "paletteuse", diff_mode="rectangle",
-                                  **GIF_DITHER)
-                outs.append(ffmpeg.output(b, str(tmp), format="gif", loop=0, r=f"100/{k}"))
-        stream = outs[0] if len(outs) == 1 else ffmpeg.merge_outputs(*outs)
-        return PipeEncoder(stream, files, size, indices, cleanup=(palette,) if palette else ())
-    except BaseException:
+        palette = (make_palette(targets["gif"], size, picks, draw, anim, transparent and background)
+                   if "gif" in targets else None)
         if palette is not None:
-            palette.unlink(missing_ok=True)
+            cleanup.append(palette)
+        jobs: list[tuple[str, bool, bool, Path]] = []     # (kind, alpha, animated, temporary file)
+        for fmt, path in targets.items():
+            if fmt == "png":
+                continue
+            tmp = files[path] = temp_path(path)
+            if fmt == "html":
+                if "webm" in targets:
+                    continue                     # the page embeds the WebM itself
+                tmp = temp_path(path.with_suffix(".webm"), "clip")
+                cleanup.append(tmp)
+                fmt = "webm"
+            jobs.append((fmt, transparent and fmt in ("webm", "webp"), fmt in ("gif", "webp"), tmp))
+        frames_copy = None
+        if budget and any(f in targets for f in ("gif", "webp")):
+            frames_copy = temp_path(first.with_suffix(".mkv"), "frames")
+            cleanup.append(frames_copy)
+            jobs.append(("copy", transparent, True, frames_copy))
+
+        v = _raw_input(size, in_rate).video
+        tones = sorted({alpha for _, alpha, _, _ in jobs}, reverse=True)
+        tone_src = dict(zip(tones, _fan(v, len(tones))))
+        outs = []
+        for alpha in tones:
+            src = tone_src[alpha]
+            if transparent and not alpha:
+                src = _flatten(src, size, in_rate, background)
+            mine = [j for j in jobs if j[1] == alpha]
+            fulls = [j for j in mine if not j[2]]
+            anims = [j for j in mine if j[2]]
+            streams = _fan(src, len(fulls) + (1 if anims else 0))
+            for (kind, _, _, tmp), b in zip(fulls, streams):
+                outs.append(_video_output(kind, b, tmp, alpha, fps, crf, preset, webm_crf))
+            if anims:
+                a = streams[-1]
+                if len(indices) > len(picks):
+                    a = a.filter("select", select_expr(n, len(picks)))
+                k = round(100 / rate)
+                # frame N at N*k centiseconds, and the GIF's frame rate 100/k: every delay is k
+                a = a.filter("settb", "1/100").filter("setpts", f"N*{k}")
+                for (kind, _, _, tmp), b in zip(anims, _fan(a, len(anims))):
+                    if kind == "copy":
+                        outs.append(ffmpeg.output(b, str(tmp), format="matroska", vcodec="ffv1",
+                                                  pix_fmt="bgra" if alpha else "bgr0", r=f"100/{k}"))
+                    else:
+                        outs.append(_anim_output(kind, b, tmp, anim, size, alpha, palette))
+        stream = outs[0] if len(outs) == 1 else ffmpeg.merge_outputs(*outs)
+        enc = PipeEncoder(stream, files, size, indices, cleanup=tuple(cleanup))
+    except BaseException:
+        for p in cleanup:
+            p.unlink(missing_ok=True)
         raise
 
+    def after() -> None:
+        if frames_copy is not None:
+            for fmt in ("gif", "webp"):
+                if fmt in targets:
+                    note = fit_budget(fmt, files[targets[fmt]], frames_copy, len(picks), anim, budget, fps,
+                                      duration, size, transparent and background)
+                    enc.notes.append(f"{targets[fmt].name}: {note}")
+        if "html" in targets and page is not None:
+            clip = files[targets["webm"]] if "webm" in targets else temp_path(
+                targets["html"].with_suffix(".webm"), "clip")
+            files[targets["html"]].write_text(page(clip.read_bytes()), encoding="utf-8")
 
-def make_palette(gif: Path, size: tuple[int, int], picks: np.ndarray, draw: Callable[[int], bytes]) -> Path:
-    """palettegen (stats_mode=diff) over `palette_sample` of the GIF's frames; a temporary PNG."""
+    enc.after.append(after)
+    return enc
+
+
+def _fan(stream, k: int) -> list:
+    """`k` copies of a stream (ffmpeg's split), or the stream itself."""
+    if k <= 1:
+        return [stream] * k
+    s = stream.filter_multi_output("split", k)
+    return [s[i] for i in range(k)]
+
+
+def _flatten(stream, size: tuple[int, int], rate: float, background: str):
+    """The frames laid on a plain `background` colour (their alpha dropped)."""
+    import ffmpeg
+
+    color = background.lstrip("#")[:6]
+    bg = ffmpeg.input(f"color=c=0x{color}:s={size[0]}x{size[1]}:r={rate}", format="lavfi").video
+    return ffmpeg.filter([bg, stream], "overlay", shortest=1, format="auto")
+
+
+def _video_output(kind: str, b, tmp: Path, alpha: bool, fps: float, crf: int, preset: str, webm_crf: int):
+    import ffmpeg
+
+    if kind == "mp4":
+        b = b.filter("scale", out_color_matrix="bt709", out_range="tv", out_primaries="bt709",
+                     out_transfer="bt709")
+        return ffmpeg.output(
+            b, str(tmp), format="mp4", vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset=preset,
+            movflags="+faststart", colorspace="bt709", color_primaries="bt709", color_trc="bt709",
+            threads=_cores())
+    # VP9, constant quality; a keyframe every second (the player seeks), realtime speed: plots are flat
+    b = b.filter("scale", out_color_matrix="bt709", out_range="tv")
+    return ffmpeg.output(
+        b, str(tmp), format="webm", vcodec="libvpx-vp9", pix_fmt="yuva420p" if alpha else "yuv420p",
+        crf=webm_crf, **{"b:v": 0}, deadline="realtime", **{"cpu-used": 8}, g=max(1, round(fps)),
+        colorspace="bt709", color_primaries="bt709", color_trc="bt709", threads=_cores(), **{"row-mt": 1})
+
+
+def _anim_output(kind: str, b, tmp: Path, s: AnimSettings, size: tuple[int, int], alpha: bool,
+                 palette: Path | None):
+    import ffmpeg
+
+    k = round(100 / s.rate)
+    if tuple(s.size) != tuple(size):
+        b = b.filter("scale", s.size[0], s.size[1], flags="lanczos")
+    if kind == "gif":
+        b = ffmpeg.filter([b, ffmpeg.input(str(palette)).video], "paletteuse", diff_mode="rectangle",
+                          **GIF_DITHER)
+        return ffmpeg.output(b, str(tmp), format="gif", loop=0, r=f"100/{k}")
+    return ffmpeg.output(b, str(tmp), format="webp", vcodec="libwebp_anim", loop=0, quality=s.quality,
+                         pix_fmt="yuva420p" if alpha else "yuv420p", compression_level=4)
+
+
+def make_palette(gif: Path, size: tuple[int, int], picks: np.ndarray, draw: Callable[[int], bytes],
+                 anim: AnimSettings | None = None, background: str | bool = False) -> Path:
+    """palettegen (stats_mode=diff, the GIF's size and colours) over `palette_sample` of the GIF's
+    frames; a temporary PNG."""
     import ffmpeg
 
     palette = temp_path(gif.with_suffix(".png"), "palette")
-    gen = ffmpeg.output(_raw_input(size, 25).video.filter("palettegen", stats_mode="diff"), str(palette),
+    v = _raw_input(size, 25).video
+    if background:
+        v = _flatten(v, size, 25, background)
+    if anim is not None and tuple(anim.size) != tuple(size):
+        v = v.filter("scale", anim.size[0], anim.size[1], flags="lanczos")
+    colors = anim.colors if anim is not None else 256
+    gen = ffmpeg.output(v.filter("palettegen", stats_mode="diff", max_colors=colors), str(palette),
                         vframes=1, format="image2", vcodec="png")
     pg = PipeEncoder(gen, {palette: palette}, size, picks)
     try:
@@ -372,6 +534,60 @@ def make_palette(gif: Path, size: tuple[int, int], picks: np.ndarray, draw: Call
         raise
     pg._close()
     return palette
+
+
+def fit_budget(fmt: str, out: Path, frames: Path, m: int, first: AnimSettings, max_mb: float, fps: float,
+               duration: float, size: tuple[int, int], background: str | bool) -> str:
+    """Makes `out` (a GIF or WebP made with `first`) again from `frames` (its `m` frames, lossless,
+    at first.rate) with lower settings until it is at most `max_mb` megabytes; returns what was chosen."""
+    import ffmpeg
+
+    budget = max_mb * 1e6
+    s, got = first, out.stat().st_size
+    tries = 0
+    while got > budget and tries < FIT_TRIES:
+        nxt = shrink(s, got / budget, fmt, fps, duration)
+        if nxt is None:
+            break
+        s, tries = nxt, tries + 1
+        k = round(100 / s.rate)
+        m1 = gif_count(m, first.rate, s.rate)
+
+        def source():
+            b = ffmpeg.input(str(frames)).video
+            if background:
+                b = _flatten(b, size, first.rate, background)
+            if m1 < m:
+                b = b.filter("select", select_expr(m, m1))
+            return b.filter("settb", "1/100").filter("setpts", f"N*{k}")
+
+        palette = None
+        try:
+            if fmt == "gif":
+                palette = temp_path(out.with_suffix(".png"), "palette")
+                b = source()
+                if tuple(s.size) != tuple(size):
+                    b = b.filter("scale", s.size[0], s.size[1], flags="lanczos")
+                _run(ffmpeg.output(b.filter("palettegen", stats_mode="diff", max_colors=s.colors), str(palette),
+                                   vframes=1, format="image2", vcodec="png"))
+            _run(_anim_output(fmt, source(), out, s, size, not background and fmt == "webp", palette))
+        finally:
+            if palette is not None:
+                palette.unlink(missing_ok=True)
+        got = out.stat().st_size
+    mb = f"{got / 1e6:.2f} MB"
+    if got > budget:
+        return f"{s.describe(fmt)}, {mb}: over the {max_mb:g} MB budget even so"
+    if tries == 0:
+        return f"{s.describe(fmt)}, {mb} (within {max_mb:g} MB)"
+    return f"{s.describe(fmt)} chosen to fit {max_mb:g} MB: {mb}"
+
+
+def _run(stream) -> None:
+    args = stream.global_args("-hide_banner", "-loglevel", "error", "-nostdin", "-y").compile(cmd=ffmpeg_exe())
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True)
+    if p.returncode != 0:
+        raise EncodeError(f"ffmpeg failed: {p.stderr.decode(errors='replace').strip()[-800:]}")
 
 
 class PngFile:

@@ -1,6 +1,8 @@
 """Scene -> files: simulate, lay out the views, stream frames to every encoder at once."""
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,7 +10,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .encode import FramePool, PngFile, video_encoder, write_png
+from . import player
+from .encode import FramePool, PngFile, temp_path, video_encoder, write_png
+from .formats import FORMATS, STILL_SUFFIXES
 from .history import History
 from .layout import Canvas, check_views
 from .scene import Scene
@@ -50,22 +54,38 @@ def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | No
     """Where each format goes: `output` is a folder (default `output/`) or, for one format, a file."""
     fmts = tuple(formats or scene.render.formats)
     out = Path(output) if output is not None else Path("output")
-    if out.suffix.lower().lstrip(".") in ("mp4", "gif", "png"):
+    if out.suffix.lower().lstrip(".") in FORMATS:
         fmt = out.suffix.lower().lstrip(".")
-        return {fmt: out}
-    return {f: out / f"{scene.name}.{f}" for f in fmts}
+        targets = {fmt: out}
+    else:
+        targets = {f: out / f"{scene.name}.{f}" for f in fmts}
+    if "mp4" in targets and any(v % 2 for v in scene.render.size):
+        raise SceneError.one(scene.file, "render.size", "both width and height must be even for mp4 (H.264 "
+                             f"needs it), got {list(scene.render.size)}")
+    return targets
+
+
+def open_canvas(scene: Scene, h: History, steps: np.ndarray) -> Canvas:
+    """The scene's Canvas; with `transparent = true` the figure's background is transparent."""
+    canvas = Canvas(scene.render, h, scene.title, steps, display(scene))
+    if scene.render.transparent:
+        canvas.fig.patch.set_alpha(0.0)
+        canvas._background()
+    return canvas
 
 
 def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str] | None = None,
            history: History | None = None, device: str | None = None,
-           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+           progress: Callable[[int, int], None] | None = None,
+           notes: Callable[[str], None] | None = None) -> list[Path]:
     """Renders the scene to each format; returns the files written.
 
     Frames are drawn once and written once to one ffmpeg process that makes every video format (a
     GIF takes every frame or a subset, at its own rate); a writer thread feeds it while the next
     frame is drawn. The files appear, renamed from temporary names, only when every encoder has
     finished: on an error or an interrupt nothing is left behind and the previous files are
-    untouched. `progress(i, n)` is called after each frame drawn.
+    untouched. `progress(i, n)` is called after each frame drawn; `notes(text)` with what the
+    encoder chose (a GIF's settings under a size budget), which is also logged (logger "animopt").
     """
     from .simulator import simulate
 
@@ -78,16 +98,20 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
     r = scene.render
     n = len(steps)
     encoders = []
-    with Canvas(r, h, scene.title, steps, display(scene)) as canvas:
+    with open_canvas(scene, h, steps) as canvas:
         def draw(i: int) -> bytes:
             return bytes(canvas.frame(int(steps[i])))
 
         try:
             if "png" in targets:
-                encoders.append(PngFile(targets["png"], canvas.rgb(still_step(scene, h))))
+                encoders.append(PngFile(targets["png"], _image(canvas, scene, still_step(scene, h))))
             video = {f: p for f, p in targets.items() if f != "png"}
             if video:
-                enc = video_encoder(video, r.size, r.fps, n, draw, r.crf, r.preset, r.gif_fps)
+                enc = video_encoder(video, r.size, r.fps, n, draw, r.crf, r.preset, r.gif_fps, gif=r.gif,
+                                    transparent=r.transparent, background=canvas.theme.background,
+                                    webm_crf=r.webm_crf, webp_quality=r.webp_quality,
+                                    page=lambda clip: player.page(clip, steps, r.fps, h.steps, r.size,
+                                                                  scene.title or scene.name))
                 encoders.append(enc)
                 pool = FramePool(r.size[0] * r.size[1] * 4)
                 with _quick_gil_handoff():
@@ -102,6 +126,11 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
                 e.abort()
             raise
     written = [p for e in encoders for p in e.commit()]
+    for e in encoders:
+        for note in getattr(e, "notes", ()):
+            logging.getLogger("animopt").info(note)
+            if notes:
+                notes(note)
     return sorted(written, key=list(targets.values()).index)
 
 
@@ -146,8 +175,42 @@ def checked_plan(scene: Scene, device: str | None = None):
 
 def still(scene: Scene, output: str | Path, step: int | None = None, history: History | None = None,
           device: str | None = None) -> Path:
-    """Writes one frame (default: the poster step, else the last) as a PNG."""
-    return write_png(output, still_image(scene, step, history, device))
+    """Writes one frame (default: the poster step, else the last) as a PNG, or as an SVG or PDF
+    (vector: lines and text stay sharp) by the output's extension."""
+    fmt = Path(output).suffix.lower().lstrip(".")
+    if fmt not in STILL_SUFFIXES:
+        raise SceneError.one(scene.file, "", f"{output}: a still is a PNG, SVG or PDF; give a file name "
+                                             "ending in .png, .svg or .pdf")
+    if fmt == "png":
+        return write_png(output, still_image(scene, step, history, device))
+    from .simulator import simulate
+
+    h = history if history is not None else simulate(checked_plan(scene, device))
+    check_views(scene.render, h, scene.file)
+    s = still_step(scene, h, step)
+    out = Path(output)
+    tmp = temp_path(out)
+    with open_canvas(scene, h, timeline(scene, h)) as canvas:
+        canvas.frame(s)                       # every view's moving parts at step s
+        c, fig = canvas.counter, canvas.fig
+        # the counter as text (the clip's counter is a raster of glyphs, fast but not vector)
+        fig.text(c.xy[0], c.xy[1], canvas.step_text(s), ha="right", va="top", family="DejaVu Sans Mono",
+                 fontsize=c.size, color=tuple(int(x) / 255 for x in c.rgba))
+        try:
+            fig.savefig(tmp, format=fmt, dpi=fig.dpi, facecolor=fig.get_facecolor(),
+                        transparent=scene.render.transparent, metadata={"Creator": "animopt"})
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return out
+
+
+def _image(canvas: Canvas, scene: Scene, step: int) -> np.ndarray:
+    """The frame of `step` as [H, W, 3], or [H, W, 4] with `transparent = true`."""
+    if scene.render.transparent:
+        return np.asarray(canvas.frame(step)).copy()
+    return canvas.rgb(step)
 
 
 def still_image(scene: Scene, step: int | None = None, history: History | None = None,

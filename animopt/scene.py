@@ -10,9 +10,8 @@ from typing import Any, Mapping
 
 from . import limits
 from .display import DISPLAY
+from .formats import NAMES as FORMATS
 from .spec import REQUIRED, Errors, Field, SceneError, Sweep, check_table, did_you_mean, join
-
-FORMATS = ("mp4", "gif", "png")
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,10 @@ class RenderSpec:
     crf: int
     preset: str
     gif_fps: float | None
+    transparent: bool = False             # webm, webp, html: alpha over a transparent figure background
+    webm_crf: int = 32
+    webp_quality: int = 80
+    gif: Mapping[str, Any] = field(default_factory=dict)   # GIF and WebP: size, fps, colors, max_mb (given ones)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ RENDER = {
     "fps": Field("number", default=30.0, gt=0, le=240),
     "duration": Field("number", default=6.0, gt=0, doc="seconds; the steps are spread over the frames"),
     "frames": Field("int", ge=1, doc="number of frames (instead of duration)"),
-    "size": Field("ints", default=(1280, 720), length=2, ge=16, le=limits.MAX_PIXELS, doc="pixels, both even"),
+    "size": Field("ints", default=(1280, 720), length=2, ge=16, le=limits.MAX_PIXELS, doc="pixels; both even for mp4 (H.264)"),
     "formats": Field("strs", default=("mp4", "gif"), choices=FORMATS, min_length=1),
     "timeline": Field("str", default="motion", choices=("motion", "linear", "log"),
                       doc="which step each frame shows: motion, each frame about the same visible change "
@@ -142,7 +145,34 @@ RENDER = {
     "preset": Field("str", default="veryfast", choices=(
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")),
     "gif_fps": Field("number", gt=0, le=50, doc="GIF frame rate (default: fps, at most 50)"),
+    "gif": Field("table", doc="GIF and WebP apart from the video: { size = [w, h], fps = N, colors = N, "
+                              "max_mb = X }; with max_mb the encoder picks fps, size and palette to fit"),
+    "transparent": Field("bool", default=False,
+                         doc="webm (yuva420p), webp and html over a transparent figure background"),
+    "webm_crf": Field("int", default=32, ge=0, le=63, doc="VP9 quality (webm, html): lower is better and bigger"),
+    "webp_quality": Field("int", default=80, ge=0, le=100, doc="animated WebP quality: higher is better and bigger"),
 }
+
+GIF = {
+    "size": Field("ints", length=2, ge=16, le=limits.MAX_PIXELS, doc="pixels (odd sizes allowed); default: render.size"),
+    "fps": Field("number", gt=0, le=50, doc="frame rate (default: fps, at most 50)"),
+    "colors": Field("int", ge=2, le=256, doc="GIF palette size (default 256)"),
+    "max_mb": Field("number", gt=0, doc="size budget in megabytes (10**6 bytes): fps, size and palette are "
+                                        "lowered until the file fits"),
+}
+
+
+def _check_gif(v: Any, gif_fps: Any, errors: Errors) -> Mapping[str, Any]:
+    """[render] gif = { size, fps, colors, max_mb }: the given keys (checked)."""
+    if not isinstance(v, dict):
+        return MappingProxyType({})
+    g = {k: x for k, x in check_table(v, GIF, "render.gif", errors).items() if x is not None}
+    if "fps" in g and gif_fps is not None:
+        errors.add("render.gif.fps", "give render.gif_fps or render.gif.fps, not both")
+    if "size" in g:
+        g["size"] = tuple(g["size"])
+    return MappingProxyType(g)
+
 
 WARMUP = {
     "steps": Field("int", default=REQUIRED, ge=1),
@@ -238,8 +268,9 @@ def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
     if isinstance(rtab, dict):
         r = check_table(rtab, RENDER, "render", errors)
         size = r.get("size") or (1280, 720)
-        if isinstance(size, tuple) and any(v % 2 for v in size):
-            errors.add("render.size", f"both width and height must be even (H.264 needs it), got {list(size)}")
+        if isinstance(size, tuple) and any(v % 2 for v in size) and "mp4" in (r.get("formats") or ("mp4",)):
+            errors.add("render.size", f"both width and height must be even for mp4 (H.264 needs it), got {list(size)}")
+        gif = _check_gif(rtab.get("gif"), r.get("gif_fps"), errors)
         views = _check_views(rtab.get("views", ("fit_line", "loss")), errors, VIEWS)
         if r.get("hold") is None:
             r["hold"] = 0.0
@@ -254,7 +285,9 @@ def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
             formats=tuple(dict.fromkeys(r.get("formats") or ("mp4", "gif"))), timeline=r["timeline"] or "motion",
             hold=r["hold"], still_step=r.get("still_step"), theme=r.get("theme") or "light",
             dpi=r.get("dpi") or 100.0, crf=r.get("crf") if r.get("crf") is not None else 20,
-            preset=r.get("preset") or "veryfast", gif_fps=r.get("gif_fps"))
+            preset=r.get("preset") or "veryfast", gif_fps=r.get("gif_fps"),
+            transparent=bool(r.get("transparent")), webm_crf=r["webm_crf"] if r.get("webm_crf") is not None else 32,
+            webp_quality=r["webp_quality"] if r.get("webp_quality") is not None else 80, gif=gif)
 
     errors.raise_if_any()
     return Scene(path=path, title=top.get("title") or "", seed=top.get("seed") or 0, problem=problem,

@@ -64,7 +64,7 @@ CASES = [
     (bad("size = [320, 180]", 'size = [320, 180]\nformats = "gif"'), "render.formats",
      'expected a list of strings like ["gif"], got the string "gif"'),
     (bad("size = [320, 180]", 'size = [320, 180]\nformats = "avi"'), "render.formats",
-     "a list of strings, each one of 'mp4', 'gif', 'png', got the string \"avi\""),
+     "a list of strings, each one of 'mp4', 'webm', 'gif', 'webp', 'html', 'png', got the string \"avi\""),
     (bad("size = [320, 180]", "size = 320"), "render.size", "expected a list of 2 integers"),
     (bad('views = ["fit_line", "loss"]', 'views = ["fit_line", { type = "params", params = "a" }]'),
      "render.views[1].params", 'like ["a"], got the string "a"'),
