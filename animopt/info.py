@@ -18,3 +18,6 @@ class ProblemInfo:
     window: np.ndarray | None = None                            # [P, 2] a sensible plotting range
     loss_fn: Callable[[np.ndarray], np.ndarray] | None = None   # [K, P] -> [K] full-data loss
     batch_size: int | None = None
+    # classifiers: ([K, P] params, [M, inputs] points) -> [K, M, classes] scores (argmax: the predicted class)
+    predict: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    accuracy_fn: Callable[[np.ndarray], np.ndarray] | None = None   # [K, P] -> [K] training accuracy

@@ -64,8 +64,24 @@ class Classifier(Problem):
             hit = (self.logits(t).argmax(-1) == self.y).to(torch.float64).mean(-1)
         return hit.cpu().numpy()
 
+    def predict(self, params: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Scores `[K, M, classes]` at `[M, features]` points: class probabilities with cross-entropy,
+        the raw outputs with mse (argmax: the predicted class)."""
+        with torch.no_grad():
+            t = torch.as_tensor(np.asarray(params), dtype=self.dtype, device=self.device)
+            k = self.features * self.classes
+            W, B = t[:, :k].reshape(len(t), self.features, self.classes), t[:, k:]
+            X = torch.as_tensor(np.asarray(points), dtype=self.dtype, device=self.device)
+            z = torch.einsum("nd,rdk->rnk", X, W) + B[:, None, :]
+            return (z.softmax(-1) if self.kind == "cross_entropy" else z).double().cpu().numpy()
+
     def data(self):
         return {"X": self._X, "y": self._y}
+
+    def info(self):
+        from dataclasses import replace
+
+        return replace(super().info(), predict=self.predict, accuracy_fn=self.accuracy)
 
 
 FIELDS = {
