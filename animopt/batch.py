@@ -36,6 +36,7 @@ class Job:
     scene: Path
     formats: tuple[str, ...]          # the formats to render (those not up to date)
     keys: dict[str, str]              # output file name -> hash of what makes it
+    overrides: tuple[str, ...] = ()   # --set key.path=value, applied to the scene
 
 
 @dataclass
@@ -146,7 +147,7 @@ def render_job(job: Job, output: Path, device: str | None,
         return Result(job.scene, status, detail, time.perf_counter() - t0, **kw)
 
     try:
-        scene = load_scene(job.scene)
+        scene = load_scene(job.scene, overrides=job.overrides)
         notes: list[str] = []         # what an encoder chose (a GIF under a size budget), one line each
         files = render(scene, output, formats=job.formats, device=device, progress=report, notes=notes.append)
         names = tuple(f.name for f in files)
@@ -270,18 +271,18 @@ class Progress:
 # --------------------------------------------------------------------------------------- batch
 
 def plan(files: list[Path], output: Path, formats=None, device=None, force: bool = False,
-         cache: Cache | None = None) -> tuple[list[Job], list[Result]]:
+         cache: Cache | None = None, overrides: tuple[str, ...] = ()) -> tuple[list[Job], list[Result]]:
     """Which scenes need rendering (and in which formats); the others are skipped or failed."""
     from .renderer import outputs
 
     jobs, results, claimed = [], [], {}
     for i, f in enumerate(files):
         try:
-            scene = load_scene(f)
+            scene = load_scene(f, overrides=overrides)
+            targets = outputs(scene, output, formats)
         except SceneError as e:
             results.append(Result(f, "failed", str(e), bad_input=True))
             continue
-        targets = outputs(scene, output, formats)
         clash = [p for p in targets.values() if p in claimed]
         if clash:
             results.append(Result(f, "failed", f"{clash[0]} is also the output of {claimed[clash[0]]}: "
@@ -291,7 +292,7 @@ def plan(files: list[Path], output: Path, formats=None, device=None, force: bool
         keys = {p.name: output_key(scene, fmt, device) for fmt, p in targets.items()}
         stale = tuple(fmt for fmt, p in targets.items() if force or cache is None or not cache.fresh(p, keys[p.name]))
         if stale:
-            jobs.append(Job(i, f, stale, keys))
+            jobs.append(Job(i, f, stale, keys, tuple(overrides)))
         else:
             results.append(Result(f, "skipped", "up to date: " + ", ".join(p.name for p in targets.values())
                                   + " (--force re-renders)"))
@@ -299,7 +300,7 @@ def plan(files: list[Path], output: Path, formats=None, device=None, force: bool
 
 
 def render_many(files: list[Path], output: Path, formats=None, jobs: int | None = None, device=None,
-                force: bool = False, progress: bool = False) -> int:
+                force: bool = False, progress: bool = False, overrides: tuple[str, ...] = ()) -> int:
     """Renders every scene (in `jobs` processes; default: the number of cores); prints a table;
     returns the exit code."""
     from .encode import remove_stale_temps
@@ -311,7 +312,7 @@ def render_many(files: list[Path], output: Path, formats=None, jobs: int | None 
     results: list[Result] = []
     interrupted = False
     try:
-        todo, results = plan(files, output, formats, device, force, cache)
+        todo, results = plan(files, output, formats, device, force, cache, overrides)
         n = min(jobs or cores(), len(todo))
         bars = Progress(len(todo), progress)
 

@@ -41,11 +41,29 @@ def scene_files(paths: tuple[str, ...]) -> list[Path]:
     return out
 
 
-def _load(path) -> object:
+def _load(path, sets=()) -> object:
     try:
-        return load_scene(path)
+        return load_scene(path, overrides=_overrides(sets))
     except SceneError as e:
         raise BadInput(str(e)) from None
+
+
+def _overrides(sets) -> list:
+    """--set key.path=value options, parsed (a malformed one is bad input naming it)."""
+    from .overrides import parse_set
+
+    try:
+        return [parse_set(s) for s in sets]
+    except SceneError as e:
+        raise BadInput("\n".join(f"{k}: {m}" for _, k, m in e.problems)) from None
+
+
+SET_HELP = ("change a scene key without editing the file: key.path=value, the value read as TOML "
+            "(repeatable; list indices count from 0), e.g. --set 'optimizer[1].lr=0.05' --set render.fps=60")
+
+
+def set_option(f):
+    return click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
 
 
 def _formats(value: str | None) -> tuple[str, ...] | None:
@@ -90,15 +108,26 @@ def main():
 @click.option("--force", is_flag=True, help="re-render outputs that are up to date")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bars")
 @click.option("--progress", "show_progress", is_flag=True, help="progress bars even when not on a terminal")
-def render(paths, output, formats, jobs, device, force, quiet, show_progress):
+@set_option
+def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets):
     """Render scene files (or folders of them; default: scenes/) into OUTPUT."""
     from .batch import render_many
 
     files = scene_files(paths)
     fmts = _formats(formats)
+    overrides = _overrides(sets)
+    if overrides:                 # an override that does not fit a scene: one line each, before any work
+        bad = []
+        for f in files:
+            try:
+                load_scene(f, overrides=overrides)
+            except SceneError as e:
+                bad += [ln for ln in str(e).splitlines() if "--set " in ln]
+        if bad:
+            raise BadInput("\n".join(bad))
     progress = (not quiet) and (show_progress or sys.stderr.isatty())
     code = render_many(files, Path(output), formats=fmts, jobs=jobs, device=device, force=force,
-                       progress=progress)
+                       progress=progress, overrides=tuple(sets))
     sys.exit(code)
 
 
@@ -107,13 +136,14 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="file to write: .png, .svg or .pdf")
 @click.option("--step", type=click.IntRange(min=0), default=None, help="step to show (default: poster step or last)")
 @click.option("--device", default=None, help="torch device, overriding the scene's")
-def still(scene, output, step, device):
+@set_option
+def still(scene, output, step, device, sets):
     """Write one frame of SCENE as a PNG, SVG or PDF (by the output's extension)."""
     from .renderer import still as _still
 
     if Path(output).suffix.lower().lstrip(".") not in STILL_SUFFIXES:
         raise BadInput(f"-o {output}: a still is a PNG, SVG or PDF; give a file name ending in .png, .svg or .pdf")
-    sc = _load(scene)
+    sc = _load(scene, sets)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     try:
         path = _still(sc, output, step=step, device=device)
@@ -126,7 +156,8 @@ def still(scene, output, step, device):
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz or .csv file to write")
 @click.option("--device", default=None, help="torch device, overriding the scene's")
-def simulate(scene, output, device):
+@set_option
+def simulate(scene, output, device, sets):
     """Run SCENE's optimizers and write their History (.npz arrays, or .csv rows); the .npz also holds
     `frame_steps`, the step each frame of the scene's clip shows."""
     from dataclasses import replace
@@ -136,7 +167,7 @@ def simulate(scene, output, device):
 
     if Path(output).suffix.lower() not in (".npz", ".csv"):
         raise BadInput(f"-o {output}: expected a file name ending in .npz or .csv")
-    sc = _load(scene)
+    sc = _load(scene, sets)
     try:
         h = _simulate(sc, device=device)
     except SceneError as e:

@@ -180,8 +180,11 @@ WARMUP = {
 }
 
 
-def load_scene(path: str | Path) -> Scene:
-    """Reads and validates a scene file; raises SceneError naming every problem."""
+def load_scene(path: str | Path, overrides=None) -> Scene:
+    """Reads and validates a scene file; raises SceneError naming every problem.
+
+    `overrides` change keys without editing the file: {"optimizer[1].lr": 0.05, "render.fps": 60}
+    (key paths, list indices from 0), or strings "key.path=value" whose values are read as TOML."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -191,10 +194,10 @@ def load_scene(path: str | Path) -> Scene:
         raise SceneError.one(path, "", "is a folder, not a scene file") from None
     except OSError as e:
         raise SceneError.one(path, "", f"cannot read: {e.strerror}") from None
-    return parse_scene(raw, path)
+    return parse_scene(raw, path, overrides)
 
 
-def parse_scene(text: str | bytes, path: str | Path | None = None) -> Scene:
+def parse_scene(text: str | bytes, path: str | Path | None = None, overrides=None) -> Scene:
     raw = text.encode() if isinstance(text, str) else text
     path = Path(path) if path else None
     errors = Errors(path)
@@ -204,7 +207,19 @@ def parse_scene(text: str | bytes, path: str | Path | None = None) -> Scene:
         raise SceneError.one(path, "", "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise SceneError.one(path, "", f"TOML syntax error: {e}") from None
-    return _build(data, path, errors, hashlib.sha256(raw).hexdigest())
+    if not overrides:
+        return _build(data, path, errors, hashlib.sha256(raw).hexdigest())
+    from . import overrides as ov
+
+    try:
+        sets = ov.normalize(overrides)
+    except SceneError as e:
+        raise SceneError([(str(path) if path else "<scene>", k, m) for _, k, m in e.problems]) from None
+    ov.apply(data, sets, path)
+    try:
+        return _build(data, path, errors, hashlib.sha256(raw + ov.digest_part(sets)).hexdigest())
+    except SceneError as e:
+        raise ov.annotate(e, sets) from None
 
 
 def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
