@@ -27,9 +27,18 @@ def still(scene, output, step=None, history=None, device=None):
     return _still(_scene(scene), output, step=step, history=history, device=device)
 
 
+def show(scene, output="output", overrides=None, embed_limit_mb=20.0, device=None, **kw):
+    """Renders `scene` (a Scene or a path) and returns an object that displays inline in Jupyter: the
+    HTML player with the WebM embedded (up to `embed_limit_mb`, else a link to the file), and the
+    poster as PNG. Keywords override scene keys: `show("x.toml", fps=10, train__steps=50)`."""
+    from .notebook import show as _show
+
+    return _show(scene, output, overrides=overrides, embed_limit_mb=embed_limit_mb, device=device, **kw)
+
+
 def _scene(scene):
     return scene if isinstance(scene, Scene) else load_scene(scene)
 
 
-__all__ = ["History", "Scene", "SceneError", "load_scene", "parse_scene", "simulate", "render", "still",
+__all__ = ["History", "Scene", "SceneError", "load_scene", "parse_scene", "simulate", "render", "still", "show",
            "__version__"]
