@@ -1,5 +1,6 @@
 """Views, registered by their scene `type`. Matplotlib only: views never import torch."""
 from .base import View, ViewCtx, ViewDef
+from .boundary import ACCURACY, BOUNDARY
 from .contour import CONTOUR
 from .curves import LOSS, LR
 from .ema import EMA_VIEW
@@ -7,10 +8,11 @@ from .fit_line import FIT_LINE
 from .grads import GRADS
 from .grid import GRID
 from .heatmap import HEATMAP
+from .landscape import LANDSCAPE
 from .params import PARAMS
 from .surface import SURFACE
 
 VIEWS: dict[str, ViewDef] = {v.name: v for v in (FIT_LINE, LOSS, LR, CONTOUR, SURFACE, PARAMS, GRADS, EMA_VIEW,
-                                                 HEATMAP, GRID)}
+                                                 HEATMAP, GRID, LANDSCAPE, BOUNDARY, ACCURACY)}
 
 __all__ = ["View", "ViewCtx", "ViewDef", "VIEWS"]
