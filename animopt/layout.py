@@ -31,16 +31,25 @@ def check_views(render, history: History, file: str) -> None:
             path = f"render.views[{r}][{c}]" if len(render.views) > 1 else f"render.views[{c}]"
             for key, msg in VIEWS[spec.type].check(dict(spec.options), history):
                 errors.add(f"{path}.{key}" if key else path, msg)
+    if getattr(render, "captions", ()):
+        from .captions import check_mathtext
+        from .teach import check_labels
+
+        for key, msg in check_labels(render, history):
+            errors.add(key, msg)
+        check_mathtext(render.captions, errors)
     errors.raise_if_any()
 
 
 class Canvas:
     """The figure of a scene. Use as a context manager; `frame(step)` returns the RGBA buffer."""
 
-    def __init__(self, render, history: History, title: str, frame_steps: np.ndarray, display: tuple = ()):
+    def __init__(self, render, history: History, title: str, frame_steps: np.ndarray, display: tuple = (),
+                 optimizers: tuple = ()):
         self.render = render
         self.h = history
         self.display = display           # each [[optimizer]] entry's display keys (color, linestyle, ...)
+        self.optimizers = optimizers     # each [[optimizer]] entry (OptimizerSpec): the update view's rule
         self.theme = THEMES[render.theme]
         self._rc = matplotlib.rc_context(self.theme.rc())
         self._rc.__enter__()
@@ -62,7 +71,8 @@ class Canvas:
         self.styles = run_styles(h, th, self.display, frame_steps, params_drawn(types))
         colors = [s.color for s in self.styles]
         shared = sum(VIEWS[s.type].shows_runs for s in specs) >= 2
-        ctx = ViewCtx(h, th, colors, frame_steps, legend_runs=not shared, styles=self.styles)
+        ctx = ViewCtx(h, th, colors, frame_steps, legend_runs=not shared, styles=self.styles,
+                      optimizers=self.optimizers)
         top = self._header(title, colors if shared else None)
         fig.get_layout_engine().set(rect=(0, 0, 1, top), w_pad=6 / 72, h_pad=6 / 72, wspace=0.03, hspace=0.03)
         outer = fig.add_gridspec(len(r.views), 1)
@@ -71,7 +81,9 @@ class Canvas:
             cells = outer[i].subgridspec(1, len(row))
             for j, spec in enumerate(row):
                 view = VIEWS[spec.type].cls(dict(spec.options), ctx)
+                n_axes = len(fig.axes)
                 self.artists += list(view.setup(fig, cells[j]))
+                view._axes = fig.axes[n_axes:]           # the panel's axes (where its captions go)
                 self.views.append(view)
         self.artists.sort(key=lambda a: a.get_zorder())     # drawn in zorder, as matplotlib would (stable)
         self.artists.append(self.counter)
@@ -83,6 +95,14 @@ class Canvas:
         fig.set_layout_engine("none")            # the layout is fixed for the clip (and costs nothing more)
         if any("collapsed" in str(w.message) for w in caught):
             self._plain_layout(outer, top)       # a figure too small for its fonts: fixed margins
+        self.captions = None
+        if getattr(r, "captions", ()):
+            from .captions import Captions
+
+            self.captions = Captions(self, r.captions, frame_steps, r.fps, top)
+            for a in self.captions.artists:
+                a.set_animated(True)
+            self.artists[-1:-1] = self.captions.artists          # over the views, under the counter
         self._background()
 
     def _plain_layout(self, outer, top: float) -> None:
@@ -156,8 +176,9 @@ class Canvas:
             s += f"  epoch {h.epoch[min(step, len(h.epoch) - 1)]:.1f}"
         return s
 
-    def frame(self, step: int) -> memoryview:
-        """Draws `step` and returns the canvas's RGBA buffer (valid until the next frame).
+    def frame(self, step: int, index: int | None = None) -> memoryview:
+        """Draws `step` and returns the canvas's RGBA buffer (valid until the next frame). `index` is
+        the frame's place in the clip (captions are timed by it; a still shows those of `step`).
 
         The background is re-captured when a view asks for it, and when the steps go backwards (a
         still or a GIF palette sample was drawn before the clip), so a view that changes its axes
@@ -173,14 +194,16 @@ class Canvas:
         for v in self.views:
             v.update(step)
         self.counter.set_text(self.step_text(step))
+        if self.captions is not None:
+            self.captions.update(step, index)
         renderer = self.canvas.get_renderer()
         for a in self.artists:
             a.draw(renderer)
         return self.canvas.buffer_rgba()
 
-    def rgb(self, step: int) -> np.ndarray:
+    def rgb(self, step: int, index: int | None = None) -> np.ndarray:
         """One frame as an `[H, W, 3]` uint8 array (a copy)."""
-        return np.asarray(self.frame(step))[..., :3].copy()
+        return np.asarray(self.frame(step, index))[..., :3].copy()
 
     def close(self) -> None:
         self._rc.__exit__(None, None, None)

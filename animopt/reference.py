@@ -43,6 +43,7 @@ def scene_reference() -> str:
     from .optim import OPTIMIZERS, SCHEDULES
     from .problems import PROBLEMS
     from .scene import RENDER, TOP, TRAIN, WARMUP
+    from .teach import CAPTION, PAUSE, SLOW
     from .views import VIEWS
 
     out = ["### Top level", table(TOP, skip=("problem", "train", "optimizer", "render")),
@@ -57,7 +58,7 @@ def scene_reference() -> str:
             "range (`lr = { from = 1e-3, to = 10, num = 50, scale = \"log\" }`) is swept: one run per value, "
             "several swept keys form a grid.", "", "Display keys, on any entry:", "", table(DISPLAY)]
     for name, o in OPTIMIZERS.items():
-        out += ["", f"#### `type = \"{name}\"` ({o.label})", "", table(o.fields)]
+        out += ["", f"#### `type = \"{name}\"` ({o.label})" + (f": {o.doc}" if o.doc else ""), "", table(o.fields)]
     out += ["", "### `schedule = { type = ... }`",
             "Advances once per update; names and parameters as torch.optim.lr_scheduler. "
             "`warmup = { steps = N, start_factor = f }` (in the schedule table or on the optimizer) ramps "
@@ -65,7 +66,18 @@ def scene_reference() -> str:
     for name, s in SCHEDULES.items():
         out += ["", f"#### `type = \"{name}\"`", ""]
         out.append(table(s.fields) if s.fields else "No parameters.")
-    out += ["", "### `[render]`", table(RENDER),
+    out += ["", "### `[render]`", table(RENDER)]
+    out += ["", "### `[[render.caption]]`",
+            "Text that appears at a step or a time, fades in and out, and never covers a legend. "
+            "`panel` places it in a view, `where = \"head:Adam\"` points an arrow at the run labelled Adam.",
+            "", table(CAPTION),
+            "", "### `[[render.pause]]`",
+            "The clip stops on `step` for `seconds` (exactly round(seconds x fps) more frames), after the "
+            "timeline and any slow motion.", "", table(PAUSE),
+            "", "### `[[render.slow]]`",
+            "The k frames the timeline gives steps `from`..`to` become round(k x factor), over the same steps.",
+            "", table(SLOW)]
+    out += [
             "", "### Views", "`views` is a row of panels (`[\"fit_line\", \"loss\"]`) or a list of rows; a view "
             "is a name or a table with options (`{ type = \"contour\", levels = 30 }`)."]
     for name, v in VIEWS.items():

@@ -17,13 +17,31 @@ from .history import History
 from .layout import Canvas, check_views
 from .scene import Scene
 from .spec import SceneError
-from .timeline import frame_count, frame_steps, visible_change
+from .limits import MAX_FRAMES
+from .teach import check_steps
+from .timeline import frame_count, frame_steps, teaching_steps, visible_change
 
 START_HOLD = 0.5          # seconds on the first step before a motion-paced clip moves
 
 
 def timeline(scene: Scene, history: History) -> np.ndarray:
-    """The step each frame of the scene shows (the end hold included)."""
+    """The step each frame of the scene shows (the end hold, pauses and slow motion included)."""
+    r = scene.render
+    base = _base_timeline(scene, history)
+    if not (r.pauses or r.slows):
+        return base
+    problems = check_steps(r, history.steps)
+    if problems:
+        raise SceneError([(scene.file, k, m) for k, m in problems])
+    out = teaching_steps(base, r.fps, r.pauses, r.slows)
+    if len(out) > MAX_FRAMES:
+        raise SceneError.one(scene.file, "render.slow" if r.slows else "render.pause",
+                             f"{len(out):,} frames is more than the limit of {MAX_FRAMES:,}")
+    return out
+
+
+def _base_timeline(scene: Scene, history: History) -> np.ndarray:
+    """The motion, linear or log timeline, with its holds."""
     r = scene.render
     n = frame_count(r.fps, r.duration, r.frames)
     if r.timeline != "motion":
@@ -67,7 +85,7 @@ def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | No
 
 def open_canvas(scene: Scene, h: History, steps: np.ndarray) -> Canvas:
     """The scene's Canvas; with `transparent = true` the figure's background is transparent."""
-    canvas = Canvas(scene.render, h, scene.title, steps, display(scene))
+    canvas = Canvas(scene.render, h, scene.title, steps, display(scene), scene.optimizers)
     if scene.render.transparent:
         canvas.fig.patch.set_alpha(0.0)
         canvas._background()
@@ -100,7 +118,7 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
     encoders = []
     with open_canvas(scene, h, steps) as canvas:
         def draw(i: int) -> bytes:
-            return bytes(canvas.frame(int(steps[i])))
+            return bytes(canvas.frame(int(steps[i]), i))
 
         try:
             if "png" in targets:
@@ -116,7 +134,7 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
                 pool = FramePool(r.size[0] * r.size[1] * 4)
                 with _quick_gil_handoff():
                     for done, i in enumerate(enc.indices, 1):
-                        enc.put(*pool.fill(canvas.frame(int(steps[i])), 1, enc.check))
+                        enc.put(*pool.fill(canvas.frame(int(steps[i]), i), 1, enc.check))
                         if progress:
                             progress(done, len(enc.indices))
             for e in encoders:
@@ -170,6 +188,9 @@ def checked_plan(scene: Scene, device: str | None = None):
     p = plan(scene, device)
     check_views(scene.render, outline(p), scene.file)
     poster_step(scene, p.steps)
+    problems = check_steps(scene.render, p.steps)      # captions, pauses and slow motion
+    if problems:
+        raise SceneError([(scene.file, k, m) for k, m in problems])
     return p
 
 
@@ -226,5 +247,6 @@ def still_image(scene: Scene, step: int | None = None, history: History | None =
 def frames_at(scene: Scene, history: History, steps: Iterable[int]) -> dict[int, np.ndarray]:
     """The frames of `scene` that show `steps`, drawn from `history` in one figure: {step: [H, W, 3] uint8}."""
     check_views(scene.render, history, scene.file)
-    with Canvas(scene.render, history, scene.title, timeline(scene, history), display(scene)) as canvas:
+    with Canvas(scene.render, history, scene.title, timeline(scene, history), display(scene),
+                scene.optimizers) as canvas:
         return {int(s): canvas.rgb(int(s)) for s in steps}

@@ -12,6 +12,7 @@ from . import limits
 from .display import DISPLAY
 from .formats import NAMES as FORMATS
 from .spec import REQUIRED, Errors, Field, SceneError, Sweep, check_table, did_you_mean, join
+from .teach import check_captions, check_pauses, check_slows
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class RenderSpec:
     webm_crf: int = 32
     webp_quality: int = 80
     gif: Mapping[str, Any] = field(default_factory=dict)   # GIF and WebP: size, fps, colors, max_mb (given ones)
+    captions: tuple = ()                  # animopt.teach.Caption, from [[render.caption]]
+    pauses: tuple = ()                    # animopt.teach.Pause, from [[render.pause]]
+    slows: tuple = ()                     # animopt.teach.Slow, from [[render.slow]]
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,9 @@ RENDER = {
                          doc="webm (yuva420p), webp and html over a transparent figure background"),
     "webm_crf": Field("int", default=32, ge=0, le=63, doc="VP9 quality (webm, html): lower is better and bigger"),
     "webp_quality": Field("int", default=80, ge=0, le=100, doc="animated WebP quality: higher is better and bigger"),
+    "caption": Field("any", doc="[[render.caption]] tables: timed text over the figure or a panel (below)"),
+    "pause": Field("any", doc="[[render.pause]] tables: the clip stops on a step for a while (below)"),
+    "slow": Field("any", doc="[[render.slow]] tables: a range of steps in slow motion (below)"),
 }
 
 GIF = {
@@ -291,7 +298,10 @@ def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
             r["hold"] = 0.0
         frames = r.get("frames")
         fps, duration = r.get("fps") or 30.0, r.get("duration") or 6.0
+        captions = check_captions(rtab.get("caption"), views, errors)
+        pauses, slows = check_pauses(rtab.get("pause"), errors), check_slows(rtab.get("slow"), errors)
         total = (frames if frames else round(fps * duration)) + round(fps * (r.get("hold") or 0))
+        total += sum(round(fps * p.seconds) for p in pauses)
         if total > limits.MAX_FRAMES:
             errors.add("render.frames" if frames else "render.duration",
                        f"{total:,} frames is more than the limit of {limits.MAX_FRAMES:,}")
@@ -302,7 +312,8 @@ def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
             dpi=r.get("dpi") or 100.0, crf=r.get("crf") if r.get("crf") is not None else 20,
             preset=r.get("preset") or "veryfast", gif_fps=r.get("gif_fps"),
             transparent=bool(r.get("transparent")), webm_crf=r["webm_crf"] if r.get("webm_crf") is not None else 32,
-            webp_quality=r["webp_quality"] if r.get("webp_quality") is not None else 80, gif=gif)
+            webp_quality=r["webp_quality"] if r.get("webp_quality") is not None else 80, gif=gif,
+            captions=captions, pauses=pauses, slows=slows)
 
     errors.raise_if_any()
     return Scene(path=path, title=top.get("title") or "", seed=top.get("seed") or 0, problem=problem,

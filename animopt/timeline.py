@@ -191,3 +191,42 @@ def _axis_position(loss: np.ndarray, axis: tuple[bool, float, float] | None, ext
             v, lo, hi = np.log10(np.where(v > 0, v, lo)), np.log10(lo), np.log10(hi)
     span = hi - lo if hi > lo else 1.0
     return np.clip((v - lo) / span, 0.0, 1.0)
+
+
+# ---------------------------------------------------------------- pauses and slow motion
+
+def slow_down(fs: np.ndarray, start: int, stop: int, factor: float) -> np.ndarray:
+    """The frames showing steps `start`..`stop` of `fs` (k of them; the holds at either end count once)
+    become round(k * factor), over the same steps, evenly in frames: slow motion (a factor below 1 speeds
+    the range up). Where no frame showed the range, round(factor) frames walk through it."""
+    fs = np.asarray(fs, dtype=np.int64)
+    at = np.nonzero(fs == start)[0]
+    i0 = int(at[-1]) if at.size else int(np.searchsorted(fs, start, side="left"))
+    at = np.nonzero(fs == stop)[0]
+    i1 = int(at[0]) if at.size else int(np.searchsorted(fs, stop, side="right")) - 1
+    k = max(0, i1 - i0 + 1)
+    m = max(1, int(round(max(k, 1) * factor)))
+    if k >= 2:
+        shown = fs[i0:i1 + 1]
+        new = np.rint(np.interp(np.linspace(0.0, k - 1.0, m), np.arange(k), shown)).astype(np.int64)
+    else:                                  # one frame or none in the range: walk through it
+        new = np.rint(np.linspace(start, stop, m)).astype(np.int64)
+    return np.concatenate([fs[:i0], new, fs[i0 + k:]]).astype(np.int64)
+
+
+def pause_at(fs: np.ndarray, step: int, frames: int) -> np.ndarray:
+    """`frames` more frames showing `step`, where the clip reaches it (before the first frame past it)."""
+    fs = np.asarray(fs, dtype=np.int64)
+    i = int(np.searchsorted(fs, step, side="left"))
+    return np.concatenate([fs[:i], np.full(int(frames), step, dtype=np.int64), fs[i:]])
+
+
+def teaching_steps(fs: np.ndarray, fps: float, pauses=(), slows=()) -> np.ndarray:
+    """The base timeline `fs` with `[[render.slow]]` ranges slowed down, then `[[render.pause]]`s
+    inserted: each pause adds exactly round(seconds * fps) frames showing its step."""
+    out = np.asarray(fs, dtype=np.int64)
+    for s in sorted(slows, key=lambda s: s.start):
+        out = slow_down(out, s.start, s.stop, s.factor)
+    for p in sorted(pauses, key=lambda p: p.step):
+        out = pause_at(out, p.step, int(round(p.seconds * fps)))
+    return out

@@ -29,6 +29,7 @@ class ViewCtx:
     limits_from: History | None = None   # history whose extent sets the axes (shared axes); default: history
     legend_runs: bool = True        # False when the figure has one shared legend of the runs
     styles: list | None = None      # one animopt.styles.RunStyle per run; None: solid lines in `colors`
+    optimizers: tuple = ()          # each [[optimizer]] entry (scene.OptimizerSpec), when drawn from a scene
 
     def style(self, r: int):
         """How run `r` is drawn: colour, dash pattern, marker, order, legend entry (animopt.styles)."""

@@ -1,0 +1,233 @@
+"""The teaching layer: captions, pauses and slow motion (exact frame counts), state arrows, the update view."""
+import numpy as np
+import pytest
+
+import animopt
+from animopt.captions import frame_range
+from animopt.layout import Canvas, check_views
+from animopt.renderer import _base_timeline, checked_plan, display, timeline
+from animopt.scene import parse_scene
+from animopt.spec import SceneError
+from animopt.teach import Caption, Pause, Slow
+from animopt.timeline import frame_steps, pause_at, slow_down, teaching_steps
+
+BOWL = """
+title = "t"
+[problem]
+type = "quadratic"
+gammas = [8, 1]
+[train]
+steps = {steps}
+init = [-1.5, 2.0]
+[[optimizer]]
+type = "sgd"
+label = "SGD"
+lr = 0.05
+[[optimizer]]
+type = "sgd"
+label = "Momentum"
+lr = 0.05
+momentum = 0.8
+[render]
+views = {views}
+size = [480, 270]
+fps = 10
+duration = 2
+timeline = "{timeline}"
+formats = ["mp4"]
+{extra}
+"""
+
+
+def scene(extra="", views='["contour", "loss"]', steps=40, timeline="linear"):
+    return parse_scene(BOWL.format(extra=extra, views=views, steps=steps, timeline=timeline), "s.toml")
+
+
+def errors_of(text_or_scene, simulate=False):
+    with pytest.raises(SceneError) as e:
+        s = scene(text_or_scene) if isinstance(text_or_scene, str) else text_or_scene
+        if simulate:
+            checked_plan(s)
+    return str(e.value)
+
+
+# ---------------------------------------------------------------- pauses and slow motion
+
+def test_a_pause_adds_exactly_its_frames_at_its_step():
+    fs = frame_steps(100, 50, "linear", hold_frames=5)
+    out = pause_at(fs, 33, 17)
+    assert len(out) == len(fs) + 17
+    assert (np.diff(out) >= 0).all()
+    i = int(np.argmax(out == 33))
+    assert (out[i:i + 17] == 33).all() and out[i - 1] < 33
+    assert pause_at(fs, 0, 4)[:5].tolist() == [0] * 5
+    assert (pause_at(fs, 100, 4)[-10:] == 100).all()
+
+
+def test_slow_motion_multiplies_the_frames_of_its_range():
+    fs = frame_steps(100, 51, "linear", hold_frames=8, start_frames=5)      # steps 0, 2, 4, ...
+    k = int(((fs >= 20) & (fs <= 40)).sum())
+    out = slow_down(fs, 20, 40, 3)
+    assert len(out) == len(fs) + 2 * k
+    assert (np.diff(out) >= 0).all() and out[0] == 0 and out[-1] == 100
+    assert int(((out >= 20) & (out <= 40)).sum()) == 3 * k
+    # the holds at either end of a range count once: slowing 0..10 does not stretch the start hold
+    start_hold = int((fs == 0).sum())
+    out = slow_down(fs, 0, 10, 2)
+    assert int((out == 0).sum()) <= start_hold + 2
+    out = slow_down(fs, 90, 100, 2)
+    assert int((out == 100).sum()) <= int((fs == 100).sum()) + 2
+    # a range no frame showed is walked through in round(factor) frames
+    sparse = frame_steps(1000, 10, "linear")
+    out = slow_down(sparse, 500, 505, 3)
+    assert len(out) == 13 and {500, 505} <= set(out.tolist()) and (np.diff(out) >= 0).all()
+    # a factor below 1 speeds the range up
+    assert len(slow_down(fs, 20, 60, 0.5)) < len(fs)
+
+
+def test_teaching_steps_are_exact_for_any_base_timeline():
+    for mode in ("linear", "log", "motion"):
+        s = scene("""[[render.pause]]
+step = 10
+seconds = 1.5
+[[render.pause]]
+step = 25
+seconds = 0.3
+[[render.slow]]
+from = 5
+to = 15
+factor = 2.5""", timeline=mode)
+        h = animopt.simulate(s)
+        base = _base_timeline(s, h)
+        fs = timeline(s, h)
+        sl = slow_down(base, 5, 15, 2.5)
+        assert len(fs) == len(sl) + 15 + 3, mode           # round(1.5 * 10) + round(0.3 * 10)
+        assert (np.diff(fs) >= 0).all() and fs[-1] == h.steps
+        assert (fs == 10).sum() >= 15 and (fs == 25).sum() >= 3
+    # duration: frames / fps grows by exactly the pauses' seconds
+    s = scene("""[[render.pause]]
+step = 20
+seconds = 2""")
+    h = animopt.simulate(s)
+    assert len(timeline(s, h)) / s.render.fps == pytest.approx(s.render.duration + 2.0)
+
+
+def test_teaching_steps_applies_slows_before_pauses():
+    fs = frame_steps(50, 26, "linear")
+    out = teaching_steps(fs, 10, [Pause(20, 1.0)], [Slow(10, 30, 2.0)])
+    assert len(out) == len(slow_down(fs, 10, 30, 2.0)) + 10
+    assert (out == 20).sum() >= 10
+
+
+# ---------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("extra, key, words", [
+    ('[[render.caption]]\ntext = "x"', "render.caption[0].at", "give at"),
+    ('[[render.caption]]\ntext = "x"\nat = 3\nat_time = 1.0', "render.caption[0].at_time", "not both"),
+    ('[[render.caption]]\ntext = "x"\nat = -3', "render.caption[0].at", ">= 0"),
+    ('[[render.caption]]\ntext = "x"\nat = 5\nuntil = 2', "render.caption[0].until", "after at = 5"),
+    ('[[render.caption]]\ntext = "x"\nat = 1\npanel = 7', "render.caption[0].panel", "from 0 to 1"),
+    ('[[render.caption]]\ntext = "x"\nat = 1\npanel = "surface"', "render.caption[0].panel", "no 'surface' view"),
+    ('[[render.caption]]\ntext = "x"\nat = 1\nwhere = "middle"', "render.caption[0].where", "expected one of"),
+    ('[[render.caption]]\ntext = "x"\nat = 1\nwhere = "head:SGD"\npanel = "loss"', "render.caption[0].panel",
+     "contour or fit_line"),
+    ('[[render.caption]]\ntext = "x"\nat = 1\nwher = "top"', "render.caption[0].wher", "did you mean 'where'"),
+    ('[[render.caption]]\nat = 1', "render.caption[0].text", "missing"),
+    ('[[render.pause]]\nstep = 3', "render.pause[0].seconds", "missing"),
+    ('[[render.pause]]\nstep = 3\nseconds = -1', "render.pause[0].seconds", "> 0"),
+    ('[[render.slow]]\nfrom = 3\nto = 2\nfactor = 2', "render.slow[0].to", "after from = 3"),
+    ('[[render.slow]]\nfrom = 3\nto = 9\nfactor = 2\n[[render.slow]]\nfrom = 5\nto = 12\nfactor = 2',
+     "render.slow[1]", "overlap render.slow[0]"),
+    ('[[render.slow]]\nfrom = 3\nto = 9\nfactor = 0', "render.slow[0].factor", "> 0"),
+])
+def test_bad_teaching_keys_name_file_and_key(extra, key, words):
+    msg = errors_of(extra)
+    assert f"s.toml: {key}: " in msg and words in msg, msg
+
+
+@pytest.mark.parametrize("extra, key, words", [
+    ('[[render.caption]]\ntext = "x"\nat = 99', "render.caption[0].at", "past the last step (40)"),
+    ('[[render.pause]]\nstep = 41\nseconds = 1', "render.pause[0].step", "past the last step"),
+    ('[[render.slow]]\nfrom = 3\nto = 50\nfactor = 2', "render.slow[0].to", "past the last step"),
+    ('[[render.caption]]\ntext = "x"\nat = 1\nwhere = "head:Momentun"', "render.caption[0].where",
+     "did you mean 'Momentum'"),
+    ('[[render.caption]]\ntext = "$\\\\frac{1$"\nat = 1', "render.caption[0].text", "mathtext"),
+])
+def test_teaching_keys_checked_against_the_plan(extra, key, words):
+    msg = errors_of(scene(extra), simulate=True)
+    assert f"s.toml: {key}: " in msg and words in msg, msg
+
+
+# ---------------------------------------------------------------- captions
+
+def test_caption_frames_and_fade():
+    fs = np.array([0, 0, 1, 2, 3, 3, 3, 3, 4, 5, 6, 7, 8, 9, 10])
+    assert frame_range(Caption("x", at=3), fs, 10) == (4, 15)              # 3 s default, cut at the end
+    assert frame_range(Caption("x", at=3, until=5), fs, 10) == (4, 10)     # through the frames of step 5
+    assert frame_range(Caption("x", at_time=0.2, until_time=0.6), fs, 10) == (2, 6)
+
+
+def _canvas(s, h):
+    return Canvas(s.render, h, s.title, timeline(s, h), display(s), s.optimizers)
+
+
+def test_captions_fade_in_and_out_and_avoid_legends():
+    s = scene("""[[render.caption]]
+text = "over the legend's corner: $v \\\\leftarrow \\\\beta v + g$"
+at = 4
+until = 30
+panel = "loss"
+where = "top right"
+[[render.caption]]
+text = "figure caption"
+at_time = 0.0
+until_time = 1.0
+[[render.caption]]
+text = "this one"
+at = 6
+where = "head:Momentum"
+""", views='["contour", { type = "loss", legend = true }]')
+    h = animopt.simulate(s)
+    check_views(s.render, h, s.file)
+    with _canvas(s, h) as c:
+        caps = c.captions
+        (c0, t0, r0, _, _), (c1, t1, r1, _, _), (c2, t2, r2, run, view) = caps.items
+        f0, f1 = r0
+        alphas = [caps.alpha(r0, 0, i) for i in range(f0 - 1, f1 + 1)]
+        assert alphas[0] == 0 and alphas[-1] == 0 and max(alphas) == 1
+        assert 0 < alphas[1] < 1 and 0 < alphas[-2] < 1                      # fades at both ends
+        fs = timeline(s, h)
+        i = f0 + 5
+        c.frame(int(fs[i]), i)
+        assert t0.get_visible() and t0.get_alpha() == 1
+        box = t0.get_window_extent(caps.renderer)
+        for lg in caps.legends:
+            assert not lg.overlaps(box)
+        ax = view.ax
+        inside = ax.get_window_extent(caps.renderer)
+        j = r2[0] + 4
+        c.frame(int(fs[j]), j)
+        assert t2.get_visible()
+        px = ax.transData.transform(t2.xy)
+        assert np.allclose(t2.xy, h.params[fs[j], run])                      # points at the run's head
+        assert inside.contains(*px)
+        c.frame(int(fs[-1]), len(fs) - 1)
+        assert not t1.get_visible()
+        # a still of a step shows the captions of the frames showing that step
+        c.frame(10)
+        assert t0.get_visible() and t0.get_alpha() == 1
+
+
+def test_a_scene_with_captions_draws_them():
+    s = scene("""[[render.caption]]
+text = "HELLO"
+at = 0
+until = 40
+where = "top"
+""")
+    h = animopt.simulate(s)
+    fs = timeline(s, h)
+    plain = scene()
+    with _canvas(s, h) as c, _canvas(plain, h) as p:
+        a, b = c.rgb(int(fs[8]), 8), p.rgb(int(fs[8]), 8)
+    assert (a != b).any(axis=2).sum() > 100
