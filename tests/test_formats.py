@@ -185,3 +185,11 @@ def test_vector_stills(tmp_path, ext):
     with pytest.raises(animopt.SceneError, match="PNG, SVG or PDF"):
         animopt.still(sc, tmp_path / "poster.jpg")
     assert leftovers(tmp_path) == []
+
+
+def test_readme_format_table_is_the_declared_one():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("<!-- formats:start -->", 1)[1].split("<!-- formats:end -->", 1)[0]
+    assert block.strip() == formats.table().strip()
