@@ -133,17 +133,21 @@ class Curves(View):
                 heads[r] = (k, y)
         self.heads.set_offsets(heads)
         show_diverged(self.notes, self.h, step)
-        gone = (self.exit_at > 0) & (self.exit_at <= step)
-        self.exit_marks.set_offsets(np.where(gone[:, None], self.exit_xy, np.nan))
-        for r, t in self.exit_texts.items():
-            t.set_visible(bool(gone[r]))
+        self.edges.update(step)
 
 
 class Loss(Curves):
     ylabel = "loss"
     title = "Loss"
 
+    def setup(self, fig, cell):
+        if self.options.get("above_floor"):
+            self.ylabel, self.title = "loss - least loss", "Loss above the floor"
+        return super().setup(fig, cell)
+
     def values(self, h):
+        if self.options.get("above_floor"):
+            return h.loss - h.problem.min_loss
         return h.loss
 
     def include(self, v):
@@ -183,13 +187,18 @@ _FIELDS = {
     "legend": Field("bool", default=True, doc="a legend of the runs"),
 }
 
-LOSS = ViewDef("loss", dict(_FIELDS), Loss, "each run's full-data loss, step by step", shows_runs=True)
+LOSS_FIELDS = {**_FIELDS, "above_floor": Field(
+    "bool", default=False, doc="draw the loss minus the problem's least loss (the noise floor of a data "
+                               "problem): the jitter of minibatches around the answer, on a log axis")}
+
+
+def _check_loss(options, history):
+    """above_floor needs the least loss, which problems with a known minimum give."""
+    if options.get("above_floor") and (history.problem is None or history.problem.min_loss is None):
+        return [("above_floor", "this problem has no known least loss to subtract")]
+    return []
+
+
+LOSS = ViewDef("loss", LOSS_FIELDS, Loss, "each run's full-data loss, step by step", check=_check_loss,
+               shows_runs=True)
 LR = ViewDef("lr", dict(_FIELDS), LearningRate, "the learning rate each run used, step by step", shows_runs=True)
-
-
-def _triangle(up: bool):
-    """A marker path: a triangle pointing up (left the axes over the top) or down (under the floor)."""
-    from matplotlib.markers import MarkerStyle
-
-    m = MarkerStyle("^" if up else "v")
-    return m.get_path().transformed(m.get_transform())
