@@ -8,6 +8,14 @@ matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+try:                     # hypothesis keeps no example database in the checkout
+    from hypothesis import settings
+
+    settings.register_profile("animopt", database=None)
+    settings.load_profile("animopt")
+except ImportError:
+    pass
 SKIPPED = {"__pycache__", ".git", ".venv", "venv"}     # Python's bytecode and environments, not the tests'
 
 
