@@ -95,6 +95,7 @@ class Canvas:
         fig.set_layout_engine("none")            # the layout is fixed for the clip (and costs nothing more)
         if any("collapsed" in str(w.message) for w in caught):
             self._plain_layout(outer, top)       # a figure too small for its fonts: fixed margins
+        self._after_layout()
         self.captions = None
         if getattr(r, "captions", ()):
             from .captions import Captions
@@ -104,6 +105,16 @@ class Canvas:
                 a.set_animated(True)
             self.artists[-1:-1] = self.captions.artists          # over the views, under the counter
         self._background()
+
+    def _after_layout(self) -> None:
+        """Once the layout is frozen: views that need their axes' real size adjust (equal scales fill
+        the final box), then every legend and note is placed where it hides least and never on another
+        (animopt.views.base.place_overlays)."""
+        from .views.base import place_overlays
+
+        for v in self.views:
+            v.after_layout()
+        place_overlays(self.fig, self.canvas.get_renderer())
 
     def _plain_layout(self, outer, top: float) -> None:
         outer.update(left=0.1, right=0.98, bottom=0.12, top=max(0.3, top - 0.04), hspace=0.45)

@@ -430,3 +430,105 @@ def test_grads_overlays_raw_and_applied_on_one_axis_or_stacks_them(hist):
     with canvas(hist, '[{ type = "grads", param = "a", layout = "stacked" }]') as c:
         (v,) = c.views
         assert len(v.axes) == 2 and v.lines[0][0].axes is not v.lines[1][0].axes
+
+
+def _overlay_boxes(c, step):
+    """{axes: (legend box or None, [box of each visible note])} after drawing `step`."""
+    c.frame(step)
+    r = c.canvas.get_renderer()
+    out = {}
+    for ax in c.fig.axes:
+        rec = getattr(ax, "_animopt_overlays", None)
+        if rec is None:
+            continue
+        leg = ax.get_legend()
+        notes = [t.get_window_extent(r) for n in rec["notes"] for t in n.values() if t.get_visible() and t.get_text()]
+        out[ax] = (leg.get_window_extent(r) if leg is not None else None, notes)
+    return out
+
+
+@pytest.mark.parametrize("views,size", [('["contour"]', (320, 180)), ('["fit_line"]', (320, 180)),
+                                       ('["loss"]', (240, 180)), ('["params"]', (320, 240)),
+                                       ('[{ type = "grads", param = "a" }]', (320, 180))])
+def test_notes_never_overlap_the_legend(views, size, hist):
+    """Long notes ("... diverged at step 10") and a legend of five entries in a small panel: the notes
+    go where the legend is not, whatever the view."""
+    with canvas(hist, views, size=size, dpi=60) as c:
+        boxes = _overlay_boxes(c, STEPS)
+        assert any(notes for _, notes in boxes.values())
+        for leg, notes in boxes.values():
+            for n in notes:
+                assert leg is None or not leg.overlaps(n), (leg, n)
+            for a, b in zip(notes, notes[1:]):
+                assert not a.overlaps(b)                       # stacked, not overprinted
+
+
+def test_fit_line_legend_keeps_off_the_starting_line():
+    """The start y = -1.5 x - 0.5 crosses the lower right (where a fixed legend sat) and the fit ends on
+    the rising data: the legend goes where no line of the clip passes."""
+    from animopt.views.base import _samples
+
+    h = approach_history(line_history(diverge=False), start=[-1.5, -0.5])
+    with canvas(h, '["fit_line"]', size=(480, 320), dpi=60) as c:
+        (view,) = c.views
+        r = c.canvas.get_renderer()
+        leg = view.ax.get_legend().get_window_extent(r)
+        S = _samples(view.ax, view.ax._animopt_overlays)
+        under = ((S[:, 0] >= leg.x0) & (S[:, 0] <= leg.x1) & (S[:, 1] >= leg.y0) & (S[:, 1] <= leg.y1)).sum()
+        assert under == 0
+        xs = np.linspace(*view.xs, 50)
+        start = view.ax.transData.transform(np.c_[xs, -1.5 * xs - 0.5])
+        assert not ((start[:, 0] >= leg.x0) & (start[:, 0] <= leg.x1) & (start[:, 1] >= leg.y0)
+                    & (start[:, 1] <= leg.y1)).any()
+
+
+@pytest.mark.parametrize("views,size", [('["contour"]', (640, 360)), ('["contour", "loss"]', (900, 360)),
+                                       ('[[{ type = "grid", view = "contour" }], ["loss"]]', (1280, 720))])
+def test_equal_aspect_contour_fills_its_axes(views, size):
+    """Equal scales set after the layout: the data box fills the axes the layout gave (within 2%), the
+    grid of the landscape covers the limits, and the paths stay inside."""
+    h = bowl_history()
+    with canvas(h, views, size=size, dpi=60) as c:
+        c.frame(h.steps)
+        axes = [a for a in c.fig.axes if a.get_aspect() == 1.0]
+        assert axes
+        for ax in axes:
+            full, drawn = ax.get_position(original=True), ax.get_position()
+            assert drawn.width >= 0.98 * full.width and drawn.height >= 0.98 * full.height
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            W, H = c.fig.get_size_inches() * c.fig.dpi
+            assert (y1 - y0) / (x1 - x0) == pytest.approx(full.height * H / (full.width * W), rel=0.02)
+        for v in c.views:
+            for cv in [cv for cv in getattr(v, "views", [v]) if hasattr(cv, "land")]:
+                L = cv.land
+                assert L.X.min() <= cv.ax.get_xlim()[0] and L.X.max() >= cv.ax.get_xlim()[1]
+                assert L.Y.min() <= cv.ax.get_ylim()[0] and L.Y.max() >= cv.ax.get_ylim()[1]
+                assert inside_with_margin(h.params.reshape(-1, 2), cv.ax.get_xlim(), cv.ax.get_ylim(), 0.0)
+
+
+def test_params_dots_and_edge_markers(hist):
+    """markers = true: a dot per step; the run that blows up leaves its panel at an edge marker with
+    the step, shown from that step on (the helper the loss curves use)."""
+    with canvas(hist, '[{ type = "params", markers = true }]', size=(320, 240), dpi=60) as c:
+        (view,) = c.views
+        assert view.lines[0][0].get_marker() == "o"
+        edges = view.edges[0]
+        k = int(edges.exit_at[1])
+        assert 0 < k <= DIVERGES and (edges.exit_at[[0, 2]] < 0).all()
+        c.frame(k - 1)
+        assert not np.isfinite(edges.marks.get_offsets()[1]).any() and not edges.texts[1].get_visible()
+        c.frame(k)
+        lo, hi = view.axes[0].get_ylim()
+        assert edges.marks.get_offsets()[1][1] in (pytest.approx(lo), pytest.approx(hi))
+        assert edges.texts[1].get_visible() and edges.texts[1].get_text() == f"step {k}"
+
+
+@pytest.mark.parametrize("views", ['["fit_line"]', '[{ type = "grads", param = "a" }]'])
+def test_fit_line_and_grads_mark_where_a_run_leaves(views, hist):
+    with canvas(hist, views) as c:
+        (view,) = c.views
+        (edges,) = [view.edges] if hasattr(view.edges, "exit_at") else view.edges
+        k = int(edges.exit_at[1])
+        assert 0 < k <= DIVERGES and (edges.exit_at[[0, 2]] < 0).all()
+        c.frame(STEPS)
+        assert np.isfinite(edges.marks.get_offsets()[1]).all() and edges.texts[1].get_visible()

@@ -11,8 +11,8 @@ from matplotlib.lines import Line2D
 from ..spec import Field
 from ..states import box_exits
 from ..styles import set_markers
-from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, log_scale_wanted,
-                   param_index, run_limits, show_diverged, upto)
+from .base import (View, ViewDef, avoid, check_param_names, decimate, diverged_note, legend, log_scale_wanted,
+                   param_index, retime_notes, run_limits, show_diverged, upto)
 
 MAX_GRID_COST = 2e8       # grid points x data values evaluated for one landscape (digits: a 38-point grid)
 CHUNK_COST = 2e7          # the same, per call of loss_fn
@@ -49,19 +49,25 @@ def eval_loss(info, pts: np.ndarray) -> np.ndarray:
 
 MARGIN = 0.12            # of the span, around the paths and the marked points (a star is never on the edge)
 MIN_SIDE = 0.3           # the short side of the box is at least this much of the long one
+BLEED = 1.3              # equal scales: the grid reaches this factor past the estimated box (see after_layout)
 
 
-def landscape(ctx, names, resolution: int, fit: str = "window", panel_ratio: float | None = None) -> Landscape:
+def landscape(ctx, names, resolution: int, fit: str = "window", panel_ratio: float | None = None,
+              bleed: float = 1.0, box=None) -> Landscape:
     """The grid over the box `view_box` gives (the paths, starts and marked points, with fit = "window"
-    the problem's window too); `panel_ratio` (the panel's height / width) for equal scales."""
+    the problem's window too), or over `box`; `panel_ratio` (the panel's height / width) for equal
+    scales. With `bleed` > 1 the grid reaches that factor past the box on every axis (centred, with as
+    many more points), so that the limits can still grow to fit the final panel (Contour.after_layout)."""
     h, info = ctx.history, ctx.info
     i, j = param_index(h, names, (0, 1))
     P = len(h.param_names)
     base, held = _held_point(h, info)
-    box = view_box(ctx, i, j, fit, panel_ratio)
+    box = box if box is not None else view_box(ctx, i, j, fit, panel_ratio)
     n_data = max(1, sum(int(np.size(v)) for v in info.data.values()))
-    n = int(np.clip(min(resolution, np.sqrt(MAX_GRID_COST / n_data)), 24, resolution))
-    xs, ys = np.linspace(*box[0], n), np.linspace(*box[1], n)
+    top = int(resolution * bleed)
+    n = int(np.clip(min(top, np.sqrt(MAX_GRID_COST / n_data)), 24, top))
+    grid = [_widen(lo, hi, bleed * (hi - lo)) for lo, hi in box]
+    xs, ys = np.linspace(*grid[0], n), np.linspace(*grid[1], n)
     X, Y = np.meshgrid(xs, ys)
     pts = np.repeat(base[None], n * n, 0)
     pts[:, i], pts[:, j] = X.ravel(), Y.ravel()
@@ -143,30 +149,25 @@ class Contour(View):
         h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
         info = ctx.info
         self.ax = ax = fig.add_subplot(cell)
-        equal = (o.get("aspect") or ("equal" if shares_units(info) else "auto")) == "equal"
+        self.equal = equal = (o.get("aspect") or ("equal" if shares_units(info) else "auto")) == "equal"
+        # equal scales: the box fits the panel's shape estimated before the layout, the grid reaches past
+        # it, and after_layout sets limits that fill the final axes exactly, then fixes the aspect (during
+        # the layout the axes fill their cell, so the room made for labels and titles is the final one)
         L = self.land = landscape(ctx, o.get("params"), o.get("resolution", 160), o.get("fit", "paths"),
-                                  panel_ratio=_panel_ratio(fig, cell) if equal else None)
-        if equal:
-            ax.set_aspect("equal", adjustable="box")    # the box fits the panel's estimated shape; the
-                                                        # axes shrink by the estimate's error
-        levels, log = contour_levels(L.Z, o.get("levels", 30), o.get("scale", "auto"))
-        Zc = np.clip(L.Z, None, levels[-1])     # the corners past the last level share its colour
-        norm = BoundaryNorm(levels, 256, extend="neither")
-        if o.get("filled", True):
-            ax.contourf(L.X, L.Y, Zc, levels=levels, cmap=th.cmap, norm=norm, alpha=th.fill_alpha,
-                        antialiased=True)
-        ax.contour(L.X, L.Y, Zc, levels=levels[1:], cmap=th.cmap, norm=norm, linewidths=0.7, alpha=0.55)
-        if o.get("arrows"):
-            _arrows(ax, L, th)
+                                  panel_ratio=_panel_ratio(fig, cell) if equal else None,
+                                  bleed=BLEED if equal else 1.0)
+        log = self._fill(L)
         ax.set_xlim(*L.xlim)
         ax.set_ylim(*L.ylim)
         ax.grid(False)
         ax.set_xlabel(h.param_names[L.i])
         ax.set_ylabel(h.param_names[L.j])
         ax.set_title(o.get("title") or ("Loss contours (log levels)" if log else "Loss contours"))
+        self.caption = None
         if L.held:
-            ax.text(0.99, 0.01, f"other {len(h.param_names) - 2} parameters held {L.held}",
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=th.font_size - 3, color=th.muted)
+            self.caption = ax.text(0.99, 0.01, f"other {len(h.param_names) - 2} parameters held {L.held}",
+                                   transform=ax.transAxes, ha="right", va="bottom", fontsize=th.font_size - 3,
+                                   color=th.muted)
         xy = h.params[..., [L.i, L.j]]                  # [T, R, 2]
         self.xy = xy
         self.keep = decimate(len(xy), 2000)
@@ -190,10 +191,60 @@ class Contour(View):
                                  edgecolors=th.background, linewidths=0.8, zorder=7)]
             extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth),
                           "minima" if len(mins) > 1 else "minimum"))
+        self.state = None
+        if o.get("state"):                   # arrows at each head (animopt.views.state), named in the legend
+            from .state import StateArrows
+
+            self.state = StateArrows(ax, ctx, o["state"], L.i, L.j, L.xlim, L.ylim)
+            extra += self.state.key_entries()
         if o.get("legend", True):
             legend(ax, ctx, extra=extra, loc="best")
         self.notes = diverged_note(ax, ctx, exits=box_exits(xy, ax.get_xlim(), ax.get_ylim()))
-        return [*self.lines, self.heads, *on_top, *self.notes.values()]
+        avoid(ax, [xy[self.keep, r] for r in range(h.runs)], points=np.concatenate([starts, mins, saddles]),
+              obstacles=[self.caption] if self.caption is not None else ())
+        return [*self.lines, self.heads, *on_top, *self.notes.values(), *(self.state.artists if self.state else [])]
+
+    def _fill(self, L: Landscape) -> bool:
+        """The contours of `L` (filled, lines, arrows), levels from the loss inside its box; True when
+        the levels are log-spaced."""
+        ax, th, o = self.ax, self.ctx.theme, self.options
+        inside = (L.X >= L.xlim[0]) & (L.X <= L.xlim[1]) & (L.Y >= L.ylim[0]) & (L.Y <= L.ylim[1])
+        levels, log = contour_levels(L.Z[inside] if inside.any() else L.Z, o.get("levels", 30),
+                                     o.get("scale", "auto"))
+        Zc = np.clip(L.Z, None, levels[-1])     # the corners past the last level share its colour
+        norm = BoundaryNorm(levels, 256, extend="neither")
+        self.fill = []
+        if o.get("filled", True):
+            self.fill.append(ax.contourf(L.X, L.Y, Zc, levels=levels, cmap=th.cmap, norm=norm,
+                                         alpha=th.fill_alpha, antialiased=True))
+        self.fill.append(ax.contour(L.X, L.Y, Zc, levels=levels[1:], cmap=th.cmap, norm=norm, linewidths=0.7,
+                                    alpha=0.55))
+        if o.get("arrows"):
+            self.fill.append(_arrows(ax, L, th))
+        return log
+
+    def after_layout(self):
+        """Equal scales: the box widened to the final axes' shape (known only now), so the data fill
+        the panel instead of the axes shrinking by the error of the estimate made before the layout."""
+        if not self.equal:
+            return
+        ax, L = self.ax, self.land
+        fig = ax.get_figure()
+        pos = ax.get_position(original=True)
+        W, H = fig.get_size_inches() * fig.dpi
+        ratio = (pos.height * H) / max(pos.width * W, 1e-9)
+        (x0, x1), (y0, y1) = box = view_box(self.ctx, L.i, L.j, self.options.get("fit", "paths"), ratio)
+        if not (L.X[0, 0] <= x0 and x1 <= L.X[0, -1] and L.Y[0, 0] <= y0 and y1 <= L.Y[-1, 0]):
+            for a in self.fill:                          # past the grid: computed again (rare)
+                a.remove()
+            names = [self.h.param_names[L.i], self.h.param_names[L.j]]
+            self.land = L = landscape(self.ctx, names, self.options.get("resolution", 160), box=box, bleed=1.0)
+            self._fill(L)
+        L.xlim, L.ylim = (x0, x1), (y0, y1)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect("equal", adjustable="box")      # holds with the box as laid out (to rounding)
+        retime_notes(self.notes, box_exits(self.xy, (x0, x1), (y0, y1)))
 
     def update(self, step):
         k = min(step, len(self.xy) - 1)
@@ -206,6 +257,8 @@ class Contour(View):
         heads = np.where(vis[:, None], self.xy[k], np.nan)
         self.heads.set_offsets(heads)
         show_diverged(self.notes, self.h, step)
+        if self.state is not None:
+            self.state.update(step)
 
 
 def path_lines(ax, xy: np.ndarray, ctx, markers: bool = False) -> list:
@@ -255,8 +308,8 @@ def _arrows(ax, L: Landscape, th, n: int = 13) -> None:
     norm[norm == 0] = np.inf
     length = 0.55 / n
     u, v = u / norm * length * sx, v / norm * length * sy
-    ax.quiver(X, Y, u, v, angles="xy", scale_units="xy", scale=1, color=th.muted, alpha=0.55, width=0.003,
-              headwidth=3.5, headlength=4, zorder=2)
+    return ax.quiver(X, Y, u, v, angles="xy", scale_units="xy", scale=1, color=th.muted, alpha=0.55, width=0.003,
+                     headwidth=3.5, headlength=4, zorder=2)
 
 
 def check_landscape(options, history):
@@ -269,6 +322,8 @@ def check_landscape(options, history):
                            f"{len(history.param_names)}")]
     return check_param_names(options.get("params"), history)
 
+
+from .state import STATE_FIELD  # noqa: E402  (the state arrows' key, on contour and surface)
 
 LANDSCAPE_FIELDS = {
     "params": Field("strs", length=2, doc="the two parameters on the axes (default: the first two)"),
@@ -294,5 +349,6 @@ CONTOUR = ViewDef("contour", {
     "filled": Field("bool", default=True, doc="shade between the contour lines"),
     "arrows": Field("bool", default=False, doc="anti-gradient arrows on a coarse grid"),
     "trail": Field("int", default=0, ge=0, doc="steps of path behind each head; 0: the whole path"),
+    "state": STATE_FIELD,
 }, Contour, "loss contours over two parameters with each run's path", check_landscape,
     shows_runs=True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Field
-from ..states import exit_steps
 from ..styles import set_markers
-from .base import (MAX_NOTES, MIN_LOG_DECADES, View, ViewDef, decimate, diverged_note, healthy, legend,
-                   log_decades, log_limits, log_scale_wanted, log_ticks, robust_limits, run_style,
-                   show_diverged, upto)
+from .base import (MIN_LOG_DECADES, EdgeMarks, View, ViewDef, avoid, curve_lines, decimate, diverged_note,
+                   healthy, legend, log_decades, log_limits, log_scale_wanted, log_ticks, robust_limits,
+                   run_style, series_exits, show_diverged, to_edges, upto)
 
 
 class Curves(View):
@@ -38,7 +37,7 @@ class Curves(View):
             ax.set_yscale("log")
             log_ticks(ax.yaxis, lo, hi)
         ax.set_ylim(lo, hi)
-        self.v = self.to_edges(v, lo, hi)
+        self.v = to_edges(v, lo, hi, self.log)
         ax.set_xlim(0, max(self.h.steps, 1))      # lr has one value fewer than loss: the same axis
         ax.set_xlabel("step")
         ax.set_ylabel(self.options.get("ylabel") or self.ylabel)
@@ -52,54 +51,10 @@ class Curves(View):
         if self.options.get("legend", True):
             legend(ax, ctx, loc="best")
         self.notes = diverged_note(ax, ctx, y0=0.97)
-        self.exit_marks, self.exit_texts = self.exit_markers(ax, v, lo, hi)
-        return [*self.lines, self.heads, *self.notes.values(), self.exit_marks, *self.exit_texts.values()]
-
-    def to_edges(self, v: np.ndarray, lo: float, hi: float) -> np.ndarray:
-        """The values as drawn: a run's first value past the axes that is not finite (or not positive
-        on a log axis) is put just beyond the edge it left by, so the line runs to the edge; the rest
-        of such values break the line. Nothing is drawn at a made-up floor."""
-        out = v.copy()
-        bad = ~np.isfinite(v) | ((v <= 0) if self.log else False)
-        first = np.where(bad.any(0), bad.argmax(0), -1)
-        beyond_top = hi * 1e3 if self.log else hi + 10 * (hi - lo)
-        beyond_bottom = lo / 1e3 if self.log else lo - 10 * (hi - lo)
-        for r in np.nonzero(first > 0)[0]:
-            k = first[r]
-            out[k, r] = beyond_bottom if (np.isfinite(v[k, r]) or v[k, r] < 0) else beyond_top
-        out[bad & (np.arange(len(v))[:, None] != first[None, :])] = np.nan
-        with np.errstate(invalid="ignore"):
-            return np.clip(out, beyond_bottom, beyond_top)
-
-    def exit_markers(self, ax, v: np.ndarray, lo: float, hi: float):
-        """A triangle on the edge where each run's curve first leaves the axes and, for the first
-        MAX_NOTES, "step k" beside it, both shown from that step on."""
-        th = self.ctx.theme
-        self.exit_at, side = exit_steps(np.where((v <= 0) & self.log, -np.inf, v), lo, hi)
-        self.exit_xy = np.full((len(side), 2), np.nan)
-        texts = {}
-        for r in np.nonzero(self.exit_at > 0)[0]:
-            k, up = int(self.exit_at[r]), side[r] > 0
-            self.exit_xy[r] = (self.crossing(v[k - 1, r], v[k, r], hi if up else lo) + k - 1, hi if up else lo)
-            if len(texts) < MAX_NOTES:
-                n = sum(side[q] == side[r] for q in texts)        # stacked, not overprinted
-                dy = -11 - 10 * n if up else 5 + 10 * n
-                texts[int(r)] = ax.annotate(f"step {k}", self.exit_xy[r], xytext=(5, dy),
-                                            textcoords="offset points", fontsize=th.font_size - 3,
-                                            color=self.ctx.colors[r], visible=False, annotation_clip=False,
-                                            zorder=6)
-        marks = ax.scatter(self.exit_xy[:, 0], self.exit_xy[:, 1], s=46, c=self.ctx.colors, zorder=6,
-                           marker="^", clip_on=False, edgecolors=th.background, linewidths=0.8)
-        marks.set_paths([_triangle(side[r] >= 0) for r in range(len(side))])
-        return marks, texts
-
-    def crossing(self, y0: float, y1: float, edge: float) -> float:
-        """Where between two steps (0..1) the segment from y0 to y1 crosses `edge` (on the axis' scale)."""
-        f = np.log10 if self.log else (lambda y: y)
-        with np.errstate(all="ignore"):
-            a, b, e = f(y0), f(y1), f(edge)
-            t = (e - a) / (b - a)
-        return float(np.clip(t, 0.0, 1.0)) if np.isfinite(t) else 1.0
+        self.edges = EdgeMarks(ax, ctx, *series_exits(v, lo, hi, self.log))
+        self.exit_at, self.exit_marks, self.exit_texts = self.edges.exit_at, self.edges.marks, self.edges.texts
+        avoid(ax, curve_lines(self.t[self.keep], self.v[self.keep]))
+        return [*self.lines, self.heads, *self.notes.values(), *self.edges.artists]
 
     def y_axis(self, h) -> tuple[bool, float, float]:
         """(log, lo, hi): the y axis the values of `h` are drawn on (the `scale` option; auto: log

@@ -5,7 +5,9 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ..spec import Field
-from .base import View, ViewDef, diverged_note, legend, robust_limits, run_limits, run_style, show_diverged
+from ..states import exit_steps
+from .base import (EdgeMarks, View, ViewDef, avoid, diverged_note, legend, robust_limits, run_limits, run_style,
+                   show_diverged)
 
 
 class FitLine(View):
@@ -48,7 +50,36 @@ class FitLine(View):
         if self.options.get("legend", True):
             legend(ax, ctx, extra=extra, loc="lower right" if rising else "upper right")   # the empty corner
         self.notes = diverged_note(ax, ctx)
-        return [*self.lines, *([self.batch] if self.batch is not None else []), *on_top, *self.notes.values()]
+        self.edges = self._edge_marks(ax, ylo, yhi)
+        # the legend and the notes keep off the data, the true line and the lines the frames show
+        fs = np.asarray(ctx.frame_steps, dtype=np.int64)
+        fs = np.clip(fs[np.linspace(0, len(fs) - 1, min(len(fs), 90)).astype(int)] if len(fs) else [0], 0, h.steps)
+        ends = h.params[fs][..., self.ia, None] * self.xs + h.params[fs][..., self.ib, None]     # [F, R, 2]
+        segs = np.full(ends.shape[:2] + (3, 2), np.nan)
+        segs[..., :2, 0], segs[..., :2, 1] = self.xs, ends
+        if info.true_params is not None:
+            segs = np.concatenate([segs.reshape(-1, 3, 2), [[[self.xs[0], ta * self.xs[0] + tb],
+                                                             [self.xs[1], ta * self.xs[1] + tb], [np.nan] * 2]]])
+        avoid(ax, [segs.reshape(-1, 2)], points=np.c_[x, y])
+        return [*self.lines, *([self.batch] if self.batch is not None else []), *on_top, *self.notes.values(),
+                *self.edges.artists]
+
+    def _edge_marks(self, ax, lo: float, hi: float) -> EdgeMarks:
+        """A triangle on the edge, at the end nearest the window, where a run's line first lies wholly
+        above or below the axes, with "step k" (the same marks as the loss curves)."""
+        p = self.h.params
+        y0, y1 = p[..., self.ia] * self.xs[0] + p[..., self.ib], p[..., self.ia] * self.xs[1] + p[..., self.ib]
+        with np.errstate(invalid="ignore"):
+            low, high = np.fmin(y0, y1), np.fmax(y0, y1)
+            v = np.where(low > hi, low, np.where(high < lo, high, (lo + hi) / 2))   # NaN (diverged): not a leaving
+        at, side = exit_steps(v, lo, hi)
+        xy = np.full((len(at), 2), np.nan)
+        inset = 0.04 * (self.xs[1] - self.xs[0])
+        for r in np.nonzero(at > 0)[0]:
+            k = at[r]
+            near_left = (y0[k, r] < y1[k, r]) == (side[r] > 0)          # the end closest to the axes
+            xy[r] = (self.xs[0] + inset if near_left else self.xs[1] - 3 * inset, hi if side[r] > 0 else lo)
+        return EdgeMarks(ax, self.ctx, at, side, xy, size=40)
 
     def update(self, step):
         h = self.h
@@ -68,6 +99,7 @@ class FitLine(View):
                 idx = idx[idx >= 0]
                 d = self.ctx.info.data
                 self.batch.set_offsets(np.c_[d["x"][idx], d["y"][idx]])
+        self.edges.update(step)
         show_diverged(self.notes, h, step)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Field
-from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, param_index, run_limits,
-                   run_style, show_diverged, upto)
+from .base import (EdgeMarks, View, ViewDef, avoid, check_param_names, curve_lines, decimate, diverged_note,
+                   legend, param_index, run_limits, run_style, series_exits, show_diverged, to_edges, upto)
 
 
 class Grads(View):
@@ -36,13 +36,18 @@ class Grads(View):
         # overlay: the raw gradient thin and light under the direction applied, one y range for both
         looks = ((0.8, 0.45, 2), (lw * 1.4, st["alpha"], 3)) if overlay else ((lw, st["alpha"], 2),) * 2
         both = np.concatenate([ext.grads[..., self.k], ext.updates[..., self.k]], axis=0)
-        self.lines = []
+        self.lines, self.edges = [], []
         for ax, arr, earr, (w, alpha, z) in zip((top, bot), (h.grads, h.updates), (ext.grads, ext.updates), looks):
             v = np.array(arr[..., self.k], dtype=np.float64)
             for r in np.nonzero(h.diverged_at >= 0)[0]:
                 v[h.diverged_at[r]:, r] = np.nan          # nothing after the step it diverged
+            lo, hi = run_limits(both if overlay else earr[..., self.k], ext, pad=0.08, include=[0.0], q=0.5)
+            v = to_edges(v, lo, hi)                       # a curve that leaves runs to the edge
             self.series.append(v)
-            ax.set_ylim(*run_limits(both if overlay else earr[..., self.k], ext, pad=0.08, include=[0.0], q=0.5))
+            if not overlay or arr is h.updates:           # overlaid: the direction applied is marked
+                self.edges.append(EdgeMarks(ax, ctx, *series_exits(v, lo, hi), size=36))
+            avoid(ax, curve_lines(self.t[self.keep], v[self.keep]))
+            ax.set_ylim(lo, hi)
             ax.set_xlim(0, max(S, 1))          # the same step axis as the other panels
             ax.axhline(0.0, color=th.muted, lw=0.8, zorder=1)
             self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], **ctx.style(r).line(z), lw=w,
@@ -64,7 +69,7 @@ class Grads(View):
         if o.get("legend", True):
             legend(top, ctx, extra=extra, loc="upper right", fontsize=th.font_size - 3)
         self.notes = diverged_note(bot, ctx, y0=0.95)
-        return [*self.lines[0], *self.lines[1], *self.notes.values()]
+        return [*self.lines[0], *self.lines[1], *self.notes.values(), *(a for e in self.edges for a in e.artists)]
 
     def update(self, step):
         # the gradients used by the updates done so far: 0 .. step-1
@@ -73,6 +78,8 @@ class Grads(View):
         for v, lines in zip(self.series, self.lines):
             for r, ln in enumerate(lines):
                 ln.set_data(self.t[idx], v[idx, r])
+        for e in self.edges:
+            e.update(step - 1)                            # the gradient of update k is drawn from step k + 1
         show_diverged(self.notes, self.h, step)
 
 

@@ -98,6 +98,10 @@ class Grid(View):
     def background_changed(self, step):
         return any(v.background_changed(step) for v in self.views)
 
+    def after_layout(self):
+        for v in self.views:
+            v.after_layout()
+
 
 def _auto_cols(n: int, fig, cell) -> int:
     """Columns that make the panels closest to 4:3."""

@@ -8,8 +8,8 @@ from matplotlib.lines import Line2D
 
 from ..spec import Field
 from ..styles import set_markers
-from .base import (View, ViewDef, check_param_names, decimate, diverged_note, legend, param_index,
-                   run_limits, run_style, show_diverged, upto)
+from .base import (EdgeMarks, View, ViewDef, avoid, check_param_names, curve_lines, decimate, diverged_note,
+                   legend, param_index, run_limits, run_style, series_exits, show_diverged, to_edges, upto)
 
 AUTO_ALL = 6      # problems with up to this many parameters show them all
 AUTO_PICK = 4     # otherwise the ones that moved most
@@ -54,19 +54,27 @@ class Params(View):
         self.keep = decimate(T)
         st = run_style(ctx)
         ext = ctx.extent
-        self.axes, self.lines, on_top = [], [], []
+        self.axes, self.lines, on_top, self.vals, self.edges = [], [], [], [], []
+        lw = st["lw"]
+        dots = dict(marker="o", ms=lw + 1.6, mec=th.background, mew=0.6) if o.get("markers") else {}
         for q, k in enumerate(self.idx):
             ax = fig.add_subplot(sub[q // cols, q % cols], sharex=self.axes[0] if self.axes else None)
             self.axes.append(ax)
             tv = truth[k] if truth is not None else None
-            ax.set_ylim(*run_limits(ext.params[..., k], ext, pad=0.08, include=[] if tv is None else [tv]))
+            lo, hi = run_limits(ext.params[..., k], ext, pad=0.08, include=[] if tv is None else [tv])
+            ax.set_ylim(lo, hi)
+            v = to_edges(h.params[..., k], lo, hi)              # a run that leaves runs to the edge
+            self.vals.append(v)
+            self.edges.append(EdgeMarks(ax, ctx, *series_exits(v, lo, hi), size=36))
+            avoid(ax, curve_lines(self.t[self.keep], v[self.keep]),
+                  points=None if tv is None else [[0, tv], [T - 1, tv], [(T - 1) / 2, tv]])
             ax.set_xlim(0, max(T - 1, 1))
             name = h.param_names[k]
             ax.set_title(name if tv is None else f"{name}   ({tword} {tv:.4g})", fontsize=th.font_size - 1,
                          loc="left")
             if tv is not None:
                 on_top += [ax.axhline(tv, ls=(0, (5, 3)), color=th.truth, lw=1.3, alpha=0.85, zorder=5)]
-            self.lines.append([ax.plot(self.t[self.keep], h.params[self.keep, r, k], **ctx.style(r).line(2), **st)[0]
+            self.lines.append([ax.plot(self.t[self.keep], v[self.keep, r], **ctx.style(r).line(2), **st, **dots)[0]
                                for r in range(len(ctx.colors))])
             if q // cols == rows - 1 or q + cols >= n:
                 ax.set_xlabel("step")
@@ -82,7 +90,8 @@ class Params(View):
         if o.get("legend", True):
             legend(self.axes[0], ctx, extra=extra, loc="best", fontsize=th.font_size - 3)
         self.notes = diverged_note(self.axes[0], ctx, y0=0.95)
-        return [*(ln for row in self.lines for ln in row), *self.heads, *on_top, *self.notes.values()]
+        return [*(ln for row in self.lines for ln in row), *self.heads, *on_top, *self.notes.values(),
+                *(a for e in self.edges for a in e.artists)]
 
     def update(self, step):
         h = self.h
@@ -90,9 +99,10 @@ class Params(View):
         idx = upto(self.keep, k)
         for q, p in enumerate(self.idx):
             for r, ln in enumerate(self.lines[q]):
-                ln.set_data(self.t[idx], h.params[idx, r, p])
+                ln.set_data(self.t[idx], self.vals[q][idx, r])
             y = h.params[k, :, p]
             self.heads[q].set_offsets(np.c_[np.full(h.runs, k), y])
+            self.edges[q].update(step)
         show_diverged(self.notes, h, step)
 
 
@@ -104,5 +114,6 @@ PARAMS = ViewDef("params", {
     "params": Field("strs", min_length=1, doc="parameters to show (default: all of a problem with up to 6, "
                                               "else the 4 that moved most)"),
     "legend": Field("bool", default=True, doc="a legend of the runs"),
+    "markers": Field("bool", default=False, doc="a dot at every step of the curves (shrinking steps show)"),
 }, Params, "each parameter against the step, one panel each, true values dashed", _check,
     shows_runs=True)
