@@ -9,9 +9,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-try:                     # hypothesis keeps no example database in the checkout
-    from hypothesis import settings
+try:                     # hypothesis keeps its database and caches out of the checkout
+    import tempfile
 
+    from hypothesis import configuration, settings
+
+    configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "animopt-hypothesis"))
     settings.register_profile("animopt", database=None)
     settings.load_profile("animopt")
 except ImportError:
