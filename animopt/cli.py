@@ -175,9 +175,17 @@ def simulate(scene, output, device, sets):
     h = replace(h, frame_steps=timeline(sc, h))
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     h.save(output)
-    n_div = int((h.diverged_at >= 0).sum())
     click.echo(f"{output}: {h.runs} runs x {h.steps} steps x {len(h.param_names)} parameters"
-               + (f", {n_div} diverged" if n_div else ""))
+               + "".join(f", {n} {word}" for n, word in state_counts(h) if n))
+
+
+def state_counts(h) -> list[tuple[int, str]]:
+    """(how many runs, state) for what became of the runs (animopt.states): diverged, escaped, oscillating."""
+    from .states import run_states
+
+    s = run_states(h)
+    return [(int((s.diverged_at >= 0).sum()), "diverged"), (int((s.escaped_at >= 0).sum()), "escaped"),
+            (int((s.cycle_period > 0).sum()), "oscillating")]
 
 
 @main.command()

@@ -114,3 +114,29 @@ def test_device_not_there(scene, tmp_path):
     res = run("simulate", scene, "-o", tmp_path / "h.npz", "--device", "cuda:7")
     assert res.exit_code == 2
     assert "cuda:7" in res.output and "Traceback" not in res.output
+
+
+def test_simulate_says_what_became_of_the_runs(tmp_path):
+    """A run that escapes a saddle (loss falling without bound) is counted as escaped, one that blows
+    up as diverged (animopt.states), not both as diverged."""
+    f = tmp_path / "saddle.toml"
+    f.write_text("""
+[problem]
+type = "saddle"
+[train]
+steps = 80
+init = [-1.5, 0.001]
+divergence_threshold = 1e3
+[[optimizer]]
+type = "sgd"
+lr = 0.05
+momentum = 0.9
+[[optimizer]]
+type = "sgd"
+lr = 1.5
+[render]
+views = ["loss"]
+""")
+    res = run("simulate", f, "-o", tmp_path / "h.npz")
+    assert res.exit_code == 0, res.output
+    assert "1 escaped" in res.output and "1 diverged" in res.output, res.output
