@@ -532,3 +532,39 @@ def test_fit_line_and_grads_mark_where_a_run_leaves(views, hist):
         assert 0 < k <= DIVERGES and (edges.exit_at[[0, 2]] < 0).all()
         c.frame(STEPS)
         assert np.isfinite(edges.marks.get_offsets()[1]).all() and edges.texts[1].get_visible()
+
+
+def sweep_history(steps=30) -> History:
+    """lr (6, log-spaced) x momentum (4): every cell starts at loss 1 (a flat curve at step 0); the best
+    momentum jumps from the top row to the bottom one between neighbouring columns."""
+    lrs, moms = np.geomspace(0.01, 1.0, 6), np.array([0.0, 0.3, 0.6, 0.9])
+    L, M = np.meshgrid(lrs, moms)
+    lr, mom = L.ravel(), M.ravel()
+    R = len(lr)
+    final = 1e-3 * (1 + 5 * np.abs(mom - np.where(np.arange(6)[None, :].repeat(4, 0).ravel() % 2, 0.0, 0.9)))
+    t = np.linspace(0, 1, steps + 1)[:, None]
+    loss = final[None] ** t
+    return History(params=np.zeros((steps + 1, R, 2)), loss=loss, grads=np.zeros((steps, R, 2)),
+                   updates=np.zeros((steps, R, 2)), lr=np.tile(lr, (steps, 1)), diverged_at=np.full(R, -1),
+                   labels=tuple(f"r{i}" for i in range(R)), param_names=("x", "y"),
+                   hparams={"lr": lr, "momentum": mom})
+
+
+@pytest.mark.parametrize("views,size", [('["heatmap"]', (640, 360)), ('["heatmap", "heatmap"]', (640, 360))])
+def test_heatmap_key_is_off_the_curve_and_the_best_line_skips_jumps(views, size):
+    from animopt.views.heatmap import best_path
+
+    h = sweep_history()
+    with canvas(h, views, size=size, dpi=60) as c:
+        r = c.canvas.get_renderer()
+        for view in c.views:
+            c.frame(0)
+            key = view.bx.get_legend().get_window_extent(r)
+            assert not key.overlaps(view.bx.bbox)                 # under the panel: never over the curve
+            assert key.y1 <= min(t.get_window_extent(r).y0 for t in view.bx.get_xticklabels() if t.get_text())
+            c.frame(h.steps)
+            x, y = view.best_line.get_data()
+            assert np.isfinite(y[0::2]).sum() == 6                # a clear best in every column, each a dot
+            assert np.isnan(y[1::2]).all()                        # top row, bottom row: no segment joins them
+    px, py = best_path(np.arange(4.0), np.array([0.0, 1, 2]), np.array([0, 1, 1, 2]), np.array([1, 1, 0, 1], bool))
+    assert np.isfinite(py[1]) and np.isnan(py[3]) and np.isnan(py[5])

@@ -3,9 +3,10 @@
 The top panel colours each (x, y) cell by the loss its run(s) reached at the current step (log colour
 scale, fixed for the whole clip); cells whose run diverged are masked and marked. In each column, the
 cells whose loss ties with the column's best (within `best_tolerance`, see `tie_margin`) are ringed: a
-band where many choices are as good, a single ring (joined to its neighbours by a line) where the best y
-is significant; never an argmin through ties. Below it, the best loss for each x. A key explains the
-rings, the star, the crosses and the colours past the colour bar.
+band where many choices are as good, a single ring with a dot where the best y is significant (a line
+joins such dots only in neighbouring columns one row apart: no long segment across a gap); never an
+argmin through ties. Below it, the best loss for each x, and under that a key that explains the rings,
+the dots, the star, the crosses and the colours past the colour bar.
 """
 from __future__ import annotations
 
@@ -116,6 +117,7 @@ class Heatmap(View):
 
         box = cell.get_position(fig)
         width_px = max(box.width * fig.get_figwidth() * fig.dpi, 1.0)
+        self.cell_width_px = width_px
         bar = 14.0 / width_px
         room = (th.font_size * 5.0 * fig.dpi / 100.0) / width_px   # the colour bar's labels
         gap = 10.0 / width_px
@@ -149,7 +151,10 @@ class Heatmap(View):
 
         # ties with each column's best (rings), joined by a line where the best y is unique; the star
         line_c = "#ffffff" if th.name == "light" else "#56B4E9"
-        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4)
+        # a dot on each column's clear best, a line only between neighbouring columns whose clear bests
+        # are in the same or adjacent rows: no long segment across a gap reads as a trend
+        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4, marker="o", ms=4.5, markevery=(0, 2),
+                                  path_effects=_outline())
         self.tie_marks = ax.scatter(np.full(nx * ny, np.nan), np.full(nx * ny, np.nan), s=26, marker="o",
                                     facecolors="none", edgecolors=line_c, linewidths=1.6, zorder=4,
                                     path_effects=_outline())
@@ -171,7 +176,10 @@ class Heatmap(View):
 
         # the companion curve: best loss for each x
         bx.set_yscale("log")
-        bx.set_ylim(vmin / 1.5, vmax * 60)          # headroom above the curve for the key
+        with np.errstate(all="ignore"):
+            cols = np.where(np.isfinite(self.cells), self.cells, np.inf).reshape(len(self.cells), ny, nx).min(1)
+        worst = float(cols[np.isfinite(cols)].max()) if np.isfinite(cols).any() else vmax
+        bx.set_ylim(vmin / 1.5, min(max(vmax, worst) * 2, vmax * 1e3))   # the whole curve (the key is below)
         bx.set_xlabel(xk)
         bx.set_ylabel("best loss", fontsize=th.font_size - 1)
         self.best_curve, = bx.plot([], [], color=th.palette[0], lw=1.8, marker="o", ms=4.5, zorder=3)
@@ -186,7 +194,7 @@ class Heatmap(View):
                 *self.div_text.values(), self.best_curve, self.best_text, self.div_count]
 
     def _key(self, bx, cmap, line_c) -> None:
-        """What the marks and the colours past the colour bar mean, in the lower panel."""
+        """What the marks and the colours past the colour bar mean, under the lower panel."""
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
@@ -194,15 +202,27 @@ class Heatmap(View):
         tol = self.options.get("best_tolerance", 0.1)
         items = [(Line2D([], [], ls="", marker="o", ms=6, mfc="none", mec=line_c, mew=1.6,
                          path_effects=_outline()), f"within {tol:.0%} of its column's best"),
+                 (Line2D([], [], color=line_c, lw=1.8, marker="o", ms=4.5, path_effects=_outline()),
+                  "its column's clear best"),
                  (Line2D([], [], ls="", marker="*", ms=11, color="#E69F00", mec="#222222"), "best cell"),
                  (Patch(fc=cmap.get_over(), ec="none"), "worse than the start"),
                  (Line2D([], [], ls="", marker="x", ms=6, mew=1.4, color=th.foreground,
                          mfc=cmap.get_bad()), "diverged (grey)")]
         if not self.div_cells.size:
             items.pop()
-        bx.legend([i[0] for i in items], [i[1] for i in items], loc="upper center", ncol=2,
-                  fontsize=th.font_size - 4, handlelength=1.2, columnspacing=1.0, borderaxespad=0.3,
-                  framealpha=0.85)
+        # under the lower panel's axis label, where the layout makes room for it: never over the curve;
+        # two columns when they fit the panel's width, else one
+        from matplotlib.transforms import ScaledTranslation
+
+        fig = bx.get_figure()
+        below = bx.transAxes + ScaledTranslation(0, -2.9 * th.font_size / 72, fig.dpi_scale_trans)
+        width = self.cell_width_px
+        for ncol in (2, 1):
+            leg = bx.legend([i[0] for i in items], [i[1] for i in items], loc="upper center", ncol=ncol,
+                            bbox_to_anchor=(0.5, 0.0), bbox_transform=below, fontsize=th.font_size - 4,
+                            handlelength=1.2, columnspacing=1.0, borderaxespad=0.0, framealpha=0.85)
+            if ncol == 1 or leg.get_window_extent(fig.canvas.get_renderer()).width <= width:
+                break
 
     def _scale(self, key: str, vals: np.ndarray) -> bool:
         s = self.options.get(key, "auto")
@@ -234,7 +254,7 @@ class Heatmap(View):
         tied = tied_cells(v, self.floor, self.options.get("best_tolerance", 0.1))
         tied &= ~(tied == np.isfinite(v)).all(0)                 # a column where all tie: no choice to mark
         unique = tied.sum(0) == 1                                  # the best y is significant there
-        self.best_line.set_data(self.xs, np.where(has & unique, self.ys[best_row], np.nan))
+        self.best_line.set_data(*best_path(self.xs, self.ys, best_row, has & unique, self.xlog, self.ylog))
         self.tie_marks.set_offsets(np.where(tied.ravel()[:, None], self.centres, np.nan))
         bl = np.where(has, pos[best_row, np.arange(len(self.xs))], np.nan)
         self.best_curve.set_data(self.xs, np.maximum(bl, self.vmin))
@@ -258,6 +278,25 @@ class Heatmap(View):
             t.set_visible(bool(self.cell_div[c] <= step))
         n = int(gone.sum())
         self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
+
+
+def best_path(xs, ys, best_row, clear, xlog: bool = False, ylog: bool = False):
+    """(x, y) of the best line: each column's clear best (NaN elsewhere) at the even indices, and
+    between columns j and j + 1 the midpoint of their segment when both are clear and their best rows
+    are the same or adjacent, else NaN (a break). On log axes the midpoint is geometric."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    y = np.where(clear, ys[best_row], np.nan)
+    join = clear[:-1] & clear[1:] & (np.abs(np.diff(best_row)) <= 1)
+
+    def mid(a, b, log):
+        return np.sqrt(a * b) if log else (a + b) / 2
+
+    px, py = np.empty(2 * len(xs) - 1), np.empty(2 * len(xs) - 1)
+    px[0::2], py[0::2] = xs, y
+    px[1::2] = mid(xs[:-1], xs[1:], xlog)
+    with np.errstate(invalid="ignore"):
+        py[1::2] = np.where(join, mid(y[:-1], y[1:], ylog), np.nan)
+    return px, py
 
 
 def _outline():
