@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -11,7 +11,8 @@ from typing import Any, Mapping
 from . import limits
 from .display import DISPLAY
 from .formats import NAMES as FORMATS
-from .spec import REQUIRED, Errors, Field, SceneError, Sweep, check_table, did_you_mean, join
+from .spec import (REQUIRED, Errors, Field, SceneError, Sweep, _show, check_name, check_table, did_you_mean,
+                   join)
 from .teach import check_captions, check_pauses, check_slows
 
 
@@ -230,94 +231,96 @@ def parse_scene(text: str | bytes, path: str | Path | None = None, overrides=Non
 
 
 def _build(data: dict, path: Path | None, errors: Errors, digest: str) -> Scene:
+    """The Scene of a parsed TOML document: each table checked by its own function, every problem
+    collected; the spec dataclasses are built from the checked values (defaults come from the Fields)."""
+    reg = _registries()
+    top = check_table(data, TOP, "", errors)
+    base_dir = path.parent if path else Path.cwd()
+    problem = _build_problem(data.get("problem"), base_dir, errors, reg.PROBLEMS)
+    train = _build_train(data.get("train", {}), errors)
+    optimizers = _build_optimizers(data, errors, reg.OPTIMIZERS, reg.SCHEDULES)
+    render = _build_render(data.get("render", {}), errors, reg.VIEWS)
+    errors.raise_if_any()
+    return Scene(path=path, title=top["title"], seed=top["seed"], problem=problem,
+                 train=train, optimizers=tuple(optimizers), render=render, digest=digest)
+
+
+def _registries():
+    """The registries of problems, optimizers, schedules and views (their declarations)."""
+    from types import SimpleNamespace
+
     from .optim import OPTIMIZERS, SCHEDULES
     from .problems import PROBLEMS
     from .views import VIEWS
 
-    top = check_table(data, TOP, "", errors)
-    base_dir = path.parent if path else Path.cwd()
+    return SimpleNamespace(PROBLEMS=PROBLEMS, OPTIMIZERS=OPTIMIZERS, SCHEDULES=SCHEDULES, VIEWS=VIEWS)
 
-    # problem
-    problem = None
-    ptab = data.get("problem")
-    if isinstance(ptab, dict):
-        ptype = ptab.get("type")
-        if ptype is None:
-            errors.add("problem.type", "missing; expected one of " + ", ".join(map(repr, PROBLEMS)))
-        elif ptype not in PROBLEMS:
-            errors.add("problem.type", f"unknown problem {ptype!r}" + did_you_mean(str(ptype), PROBLEMS)
-                       + "; expected one of " + ", ".join(map(repr, PROBLEMS)))
-        else:
-            pdef = PROBLEMS[ptype]
-            opts = check_table(ptab, pdef.fields, "problem", errors, ignore=("type",))
-            if not _has_errors_under(errors, "problem"):
-                for key, msg in pdef.check(opts, base_dir):
-                    errors.add(join("problem", key) if key else "problem", msg)
-            problem = ProblemSpec(ptype, MappingProxyType(opts))
 
-    # train
-    train = None
-    ttab = data.get("train", {})
-    if isinstance(ttab, dict):
-        t = check_table(ttab, TRAIN, "train", errors)
-        if t.get("steps") is not None and t.get("epochs") is not None:
-            errors.add("train.steps", "give steps or epochs, not both")
-        if t.get("steps") is not None and t["steps"] > limits.MAX_STEPS:
-            errors.add("train.steps", f"{t['steps']} updates is more than the limit of {limits.MAX_STEPS:,}")
-        init = _check_init(ttab.get("init"), errors)
-        train = TrainSpec(
-            steps=t.get("steps"), epochs=t.get("epochs"), batch_size=t.get("batch_size"),
-            shuffle=t.get("shuffle", False), drop_last=t.get("drop_last", False), init=init,
-            device=t.get("device", "cpu"), dtype=t.get("dtype", "float64"),
-            grad_noise=t.get("grad_noise", 0.0), divergence_threshold=t.get("divergence_threshold", 1e10))
+def _build_problem(ptab: Any, base_dir: Path, errors: Errors, PROBLEMS) -> ProblemSpec | None:
+    """[problem]: its type, its keys, then the checks across keys (only when the keys are fine)."""
+    if not isinstance(ptab, dict):
+        return None                                   # reported by the top-level check
+    ptype = check_name(ptab.get("type"), PROBLEMS, "problem", "problem.type", errors)
+    if ptype is None:
+        return None
+    pdef = PROBLEMS[ptype]
+    opts = check_table(ptab, pdef.fields, "problem", errors, ignore=("type",))
+    if not _has_errors_under(errors, "problem"):
+        for key, msg in pdef.check(opts, base_dir):
+            errors.add(join("problem", key) if key else "problem", msg)
+    return ProblemSpec(ptype, MappingProxyType(opts))
 
-    # optimizers
-    optimizers = []
+
+def _build_train(ttab: Any, errors: Errors) -> TrainSpec | None:
+    if not isinstance(ttab, dict):
+        return None
+    t = check_table(ttab, TRAIN, "train", errors)
+    if t["steps"] is not None and t["epochs"] is not None:
+        errors.add("train.steps", "give steps or epochs, not both")
+    if t["steps"] is not None and t["steps"] > limits.MAX_STEPS:
+        errors.add("train.steps", f"{t['steps']} updates is more than the limit of {limits.MAX_STEPS:,}")
+    t["init"] = _check_init(ttab.get("init"), errors)
+    return _spec(TrainSpec, t)
+
+
+def _build_optimizers(data: dict, errors: Errors, OPTIMIZERS, SCHEDULES) -> list[OptimizerSpec]:
     otab = data.get("optimizer")
     if isinstance(otab, dict):
         otab = [otab]
     if "optimizer" in data and not (isinstance(otab, list) and otab and all(isinstance(o, dict) for o in otab)):
         errors.add("optimizer", "expected one or more [[optimizer]] tables")
-    elif isinstance(otab, list):
-        for i, o in enumerate(otab):
-            spec = _check_optimizer(o, i, errors, OPTIMIZERS, SCHEDULES)
-            if spec:
-                optimizers.append(spec)
+        return []
+    specs = [_check_optimizer(o, i, errors, OPTIMIZERS, SCHEDULES) for i, o in enumerate(otab or ())]
+    return [s for s in specs if s]
 
-    # render
-    render = None
-    rtab = data.get("render", {})
-    if isinstance(rtab, dict):
-        r = check_table(rtab, RENDER, "render", errors)
-        size = r.get("size") or (1280, 720)
-        if isinstance(size, tuple) and any(v % 2 for v in size) and "mp4" in (r.get("formats") or ("mp4",)):
-            errors.add("render.size", f"both width and height must be even for mp4 (H.264 needs it), got {list(size)}")
-        gif = _check_gif(rtab.get("gif"), r.get("gif_fps"), errors)
-        views = _check_views(rtab.get("views", ("fit_line", "loss")), errors, VIEWS)
-        if r.get("hold") is None:
-            r["hold"] = 0.0
-        frames = r.get("frames")
-        fps, duration = r.get("fps") or 30.0, r.get("duration") or 6.0
-        captions = check_captions(rtab.get("caption"), views, errors)
-        pauses, slows = check_pauses(rtab.get("pause"), errors), check_slows(rtab.get("slow"), errors)
-        total = (frames if frames else round(fps * duration)) + round(fps * (r.get("hold") or 0))
-        total += sum(round(fps * p.seconds) for p in pauses)
-        if total > limits.MAX_FRAMES:
-            errors.add("render.frames" if frames else "render.duration",
-                       f"{total:,} frames is more than the limit of {limits.MAX_FRAMES:,}")
-        render = RenderSpec(
-            views=views, fps=fps, duration=duration, frames=frames, size=tuple(size),
-            formats=tuple(dict.fromkeys(r.get("formats") or ("mp4", "gif"))), timeline=r["timeline"] or "motion",
-            hold=r["hold"], still_step=r.get("still_step"), theme=r.get("theme") or "light",
-            dpi=r.get("dpi") or 100.0, crf=r.get("crf") if r.get("crf") is not None else 20,
-            preset=r.get("preset") or "veryfast", gif_fps=r.get("gif_fps"),
-            transparent=bool(r.get("transparent")), webm_crf=r["webm_crf"] if r.get("webm_crf") is not None else 32,
-            webp_quality=r["webp_quality"] if r.get("webp_quality") is not None else 80, gif=gif,
-            captions=captions, pauses=pauses, slows=slows)
 
-    errors.raise_if_any()
-    return Scene(path=path, title=top.get("title") or "", seed=top.get("seed") or 0, problem=problem,
-                 train=train, optimizers=tuple(optimizers), render=render, digest=digest)
+def _build_render(rtab: Any, errors: Errors, VIEWS) -> RenderSpec | None:
+    """[render]: its keys, the views, captions, pauses and slow motion, and the frame limit."""
+    if not isinstance(rtab, dict):
+        return None
+    r = check_table(rtab, RENDER, "render", errors)
+    size = r["size"]
+    if any(v % 2 for v in size) and "mp4" in r["formats"]:
+        errors.add("render.size", f"both width and height must be even for mp4 (H.264 needs it), got {list(size)}")
+    gif = _check_gif(rtab.get("gif"), r["gif_fps"], errors)
+    views = _check_views(rtab.get("views", RENDER["views"].default), errors, VIEWS)
+    captions = check_captions(rtab.get("caption"), views, errors)
+    pauses, slows = check_pauses(rtab.get("pause"), errors), check_slows(rtab.get("slow"), errors)
+    fps, frames = r["fps"], r["frames"]
+    total = (frames if frames else round(fps * r["duration"])) + round(fps * r["hold"])
+    total += sum(round(fps * p.seconds) for p in pauses)
+    if total > limits.MAX_FRAMES:
+        errors.add("render.frames" if frames else "render.duration",
+                   f"{total:,} frames is more than the limit of {limits.MAX_FRAMES:,}")
+    return _spec(RenderSpec, r, size=tuple(size), formats=tuple(dict.fromkeys(r["formats"])), views=views, gif=gif,
+                 captions=captions, pauses=pauses, slows=slows)
+
+
+def _spec(cls, checked: dict, **built):
+    """A spec dataclass from a table's checked values (defaults filled by its Fields) and the values
+    built from them; keys the dataclass does not hold (sub-tables checked apart) are left out."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in {**checked, **built}.items() if k in names})
 
 
 def _has_errors_under(errors: Errors, prefix: str) -> bool:
@@ -326,13 +329,8 @@ def _has_errors_under(errors: Errors, prefix: str) -> bool:
 
 def _check_optimizer(o: dict, i: int, errors: Errors, OPTIMIZERS, SCHEDULES) -> OptimizerSpec | None:
     path = f"optimizer[{i}]"
-    otype = o.get("type")
+    otype = check_name(o.get("type"), OPTIMIZERS, "optimizer", join(path, "type"), errors)
     if otype is None:
-        errors.add(join(path, "type"), "missing; expected one of " + ", ".join(map(repr, OPTIMIZERS)))
-        return None
-    if otype not in OPTIMIZERS:
-        errors.add(join(path, "type"), f"unknown optimizer {otype!r}" + did_you_mean(str(otype), OPTIMIZERS)
-                   + "; expected one of " + ", ".join(map(repr, OPTIMIZERS)))
         return None
     odef = OPTIMIZERS[otype]
     display = check_table({k: v for k, v in o.items() if k in DISPLAY}, DISPLAY, path, errors)
@@ -357,10 +355,8 @@ def _check_schedule(s: Any, warmup_top: Any, path: str, errors: Errors, SCHEDULE
     if not isinstance(s, dict):
         errors.add(spath, "expected a table like { type = \"cosine\", T_max = 100 }")
         return ScheduleSpec("constant", MappingProxyType({}))
-    stype = s.get("type", "constant")
-    if stype not in SCHEDULES:
-        errors.add(join(spath, "type"), f"unknown schedule {stype!r}" + did_you_mean(str(stype), SCHEDULES)
-                   + "; expected one of " + ", ".join(map(repr, SCHEDULES)))
+    stype = check_name(s.get("type", "constant"), SCHEDULES, "schedule", join(spath, "type"), errors)
+    if stype is None:
         return ScheduleSpec("constant", MappingProxyType({}))
     sdef = SCHEDULES[stype]
     n0 = len(errors.problems)
@@ -436,17 +432,14 @@ def _check_views(v: Any, errors: Errors, VIEWS) -> tuple[tuple[ViewSpec, ...], .
 
 
 def check_view(item: Any, path: str, errors: Errors, VIEWS) -> ViewSpec | None:
-    named = isinstance(item, dict) and "type" in item
+    named = isinstance(item, dict)
     if isinstance(item, str):
         item = {"type": item}
     if not isinstance(item, dict):
-        errors.add(path, f"expected a view name or a table with a type, got {item!r}")
+        errors.add(path, f"expected a view name or a table with a type, got {_show(item)}")
         return None
-    vtype = item.get("type")
-    if vtype not in VIEWS:
-        errors.add(join(path, "type") if named else path,
-                   f"unknown view {vtype!r}" + did_you_mean(str(vtype), VIEWS)
-                   + "; expected one of " + ", ".join(map(repr, VIEWS)))
+    vtype = check_name(item.get("type"), VIEWS, "view", join(path, "type") if named else path, errors)
+    if vtype is None:
         return None
     vdef = VIEWS[vtype]
     opts = check_table(item, vdef.fields, path, errors, ignore=("type",))

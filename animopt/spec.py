@@ -336,6 +336,27 @@ def check_table(table: Any, fields: dict[str, Field], path: str, errors: Errors,
     return out
 
 
+def unknown_name(kind: str, name: Any, options) -> str:
+    """The one message for a name that is not among `options`: unknown, did you mean, the choices."""
+    return (f"unknown {kind} {name!r}" + did_you_mean(str(name), options)
+            + "; expected one of " + ", ".join(map(repr, options)))
+
+
+def check_name(value: Any, options, kind: str, key: str, errors: Errors) -> str | None:
+    """A name out of `options` (a problem, optimizer, schedule or view type); a missing one, a value that is
+    not a string (a list or a table where the name goes) or an unknown one is reported at `key`."""
+    if value is None:
+        errors.add(key, "missing; expected one of " + ", ".join(map(repr, options)))
+    elif not isinstance(value, str):
+        errors.add(key, f"expected the name of a {kind} (a string), got {_show(value)}; expected one of "
+                   + ", ".join(map(repr, options)))
+    elif value not in options:
+        errors.add(key, unknown_name(kind, value, options))
+    else:
+        return value
+    return None
+
+
 def _known(fields: dict, ignore: tuple) -> str:
     names = sorted(set(fields) | set(ignore))
     if len(names) > 24:
