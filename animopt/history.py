@@ -12,7 +12,8 @@ import numpy as np
 from .info import ProblemInfo
 
 
-OPTIONAL = ("optimizer", "epoch", "batch_idx", "frame_steps")   # arrays a History may lack
+OPTIONAL = ("optimizer", "epoch", "batch_idx", "frame_steps",   # arrays a History may lack
+            "momentum", "second_moment", "step_scale")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class History:
     epoch: np.ndarray | None = None        # [steps+1] epoch (float) reached at each step, data problems
     batch_idx: np.ndarray | None = None    # [steps, runs, B] data indices of each update's minibatch (-1: padding)
     frame_steps: np.ndarray | None = None  # [frames] int64, the step each frame of the scene's clip shows
+    # optimizer buffers after each update, recorded when a view draws them (NaN where a rule has none):
+    momentum: np.ndarray | None = None       # [steps, runs, P] momentum / velocity buffer, gradient units
+    second_moment: np.ndarray | None = None  # [steps, runs, P] squared-gradient estimate (v, s, ...)
+    step_scale: np.ndarray | None = None     # [steps, runs, P] per-coordinate factor on the gradient
     problem: ProblemInfo | None = field(default=None, compare=False)
 
     @property

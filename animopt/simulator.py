@@ -18,6 +18,7 @@ from .problems import PROBLEMS, BuildCtx, Problem
 from .scene import Scene
 from .spec import SceneError, Sweep
 from .sweep import Run, expand, hparam_table
+from .teach import buffers_wanted
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -268,6 +269,9 @@ def _simulate(p: Plan) -> History:
     H_grads = torch.empty((S, R, P), dtype=dt, device=dev)
     H_upd = torch.empty((S, R, P), dtype=dt, device=dev)
     H_loss = torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None else None   # full batch: reused
+    # the optimizer buffers the views draw (state arrows, the update view), only when they ask
+    H_buf = {b: torch.full((S, R, P), math.nan, dtype=dt, device=dev) for b in buffers_wanted(sc.render)}
+    recording = bool(H_buf) and "record" in Ctx._fields
     H_params[0] = x0
     diverged = torch.full((R,), -1, dtype=torch.long, device=dev)
     x = x0
@@ -283,7 +287,16 @@ def _simulate(p: Plan) -> History:
                 eps = torch.randn((noise_block, R, P), generator=gen, dtype=dt).to(dev)
             g = g + noise * eps[t % noise_block]
         ctx_lr = lr[t]
-        if len(groups) == 1:
+        if recording:
+            u = torch.empty_like(g)
+            for i, (sl, tr, state) in enumerate(groups):
+                rec: dict = {}
+                u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1, record=rec))
+                for b, H in H_buf.items():
+                    if b in rec:
+                        H[t, sl] = rec[b]
+                groups[i] = (sl, tr, state)
+        elif len(groups) == 1:
             sl, tr, state = groups[0]
             u, state = tr.update(g, state, Ctx(x, ctx_lr, t + 1))
             groups[0] = (sl, tr, state)
@@ -315,6 +328,7 @@ def _simulate(p: Plan) -> History:
     params = H_params.cpu().numpy()
     loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)
     grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
+    buffers = {b: H.cpu().numpy() for b, H in H_buf.items()}
     div = _first_divergence(loss, diverged.cpu().numpy(), thr)
     for r in np.nonzero(div >= 0)[0]:
         k = div[r]            # params[k] / loss[k] is the last point recorded, the one past the bound
@@ -322,6 +336,8 @@ def _simulate(p: Plan) -> History:
         loss[k + 1:, r] = np.nan
         grads[k:, r] = np.nan
         updates[k:, r] = np.nan
+        for b in buffers.values():
+            b[k:, r] = np.nan
     lr_np = lr_np.copy()
     epoch = None
     if prob.n is not None and len(set(p.steps_per_epoch.values())) == 1:   # one epoch length for all runs
@@ -332,7 +348,7 @@ def _simulate(p: Plan) -> History:
         params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
         diverged_at=div.astype(np.int64), labels=tuple(r.label for r in runs),
         param_names=tuple(prob.param_names), hparams=hparam_table(runs), optimizer=opt_idx, epoch=epoch,
-        batch_idx=batch_keep, problem=prob.info())
+        batch_idx=batch_keep, problem=prob.info(), **buffers)
 
 
 def _first_divergence(loss: np.ndarray, diverged: np.ndarray, thr: float) -> np.ndarray:

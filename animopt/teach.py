@@ -214,7 +214,7 @@ def check_labels(render, history) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- recorded buffers
 
 STATES = ("gradient", "momentum", "update", "scaling")
-BUFFERS = ("momentum", "second_moment")   # optional History arrays [steps, runs, P]
+BUFFERS = ("momentum", "second_moment", "step_scale")   # optional History arrays [steps, runs, P]
 
 
 def _flat_views(render) -> list:
@@ -230,7 +230,7 @@ def _flat_views(render) -> list:
 
 def buffers_wanted(render) -> tuple[str, ...]:
     """The optimizer buffers the scene's views draw (recorded only then): `momentum` for state arrows
-    of the momentum, `second_moment` for the scaling ellipse, both for the `update` view."""
+    of the momentum, `second_moment` and `step_scale` for the scaling ellipse, all for the `update` view."""
     want = set()
     for v in _flat_views(render):
         if v.type == "update":
@@ -239,5 +239,5 @@ def buffers_wanted(render) -> tuple[str, ...]:
         if "momentum" in state:
             want.add("momentum")
         if "scaling" in state:
-            want.add("second_moment")
+            want |= {"second_moment", "step_scale"}
     return tuple(b for b in BUFFERS if b in want)

@@ -231,3 +231,109 @@ where = "top"
     with _canvas(s, h) as c, _canvas(plain, h) as p:
         a, b = c.rgb(int(fs[8]), 8), p.rgb(int(fs[8]), 8)
     assert (a != b).any(axis=2).sum() > 100
+
+
+# ---------------------------------------------------------------- state arrows and the update view
+
+ALL_TYPES = """
+[problem]
+type = "quadratic"
+gammas = [10, 1]
+[train]
+steps = 12
+init = [-1.5, 2.0]
+{optimizers}
+[render]
+views = [{{ type = "contour", state = ["gradient", "momentum", "update", "scaling"] }}, {{ type = "update", run = {run} }}]
+size = [640, 360]
+fps = 10
+duration = 1
+formats = ["mp4"]
+"""
+
+
+def test_buffers_are_recorded_only_when_a_view_draws_them(tmp_path):
+    plain = animopt.simulate(scene())
+    assert plain.momentum is None and plain.second_moment is None and plain.step_scale is None
+    s = parse_scene(ALL_TYPES.format(optimizers='[[optimizer]]\ntype = "sgd"\nlr = 0.05\nmomentum = 0.8\n'
+                                                '[[optimizer]]\ntype = "adam"\nlr = 0.1', run=1))
+    h = animopt.simulate(s)
+    assert h.momentum.shape == h.grads.shape
+    # torch's buffer: b1 = g1, b2 = 0.8 b1 + g2; the direction is the buffer
+    assert np.allclose(h.momentum[:, 0], h.updates[:, 0])
+    b1, b2 = 0.9, 0.999
+    m = v = np.zeros(2)
+    for t in range(3):
+        g = h.grads[t, 1]
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+    assert np.allclose(h.momentum[2, 1], m) and np.allclose(h.second_moment[2, 1], v)
+    assert np.isnan(h.second_moment[:, 0]).all()                  # SGD has no second moment
+    assert np.allclose(h.step_scale[2, 1], 1 / (np.sqrt(v / (1 - b2 ** 3)) + 1e-8))
+    back = h.save(tmp_path / "h.npz")
+    from animopt.history import History
+
+    loaded = History.load(back)
+    for k in ("momentum", "second_moment", "step_scale"):
+        assert np.array_equal(getattr(loaded, k), getattr(h, k), equal_nan=True)
+
+
+def test_state_arrows_share_one_scale_and_the_update_ends_on_the_next_point():
+    s = parse_scene(ALL_TYPES.format(optimizers='[[optimizer]]\ntype = "sgd"\nlr = 0.05\nmomentum = 0.8\n'
+                                                '[[optimizer]]\ntype = "rmsprop"\nlr = 0.05', run='"RMSprop"'))
+    h = animopt.simulate(s)
+    with _canvas(s, h) as c:
+        st = c.views[0].state
+        c.frame(5)
+        q = st.quivers["update"]
+        f = st.factor
+        assert f >= 1 and np.allclose(q.get_offsets(), h.params[5])
+        assert np.allclose(np.c_[q.U, q.V] / f, h.params[6] - h.params[5])
+        assert np.allclose(np.c_[st.quivers["gradient"].U, st.quivers["gradient"].V] / f, -h.lr[5, :, None] * h.grads[5])
+        hidden = np.asarray(st.quivers["momentum"].Umask) | np.zeros(2, bool)
+        assert not hidden[0] and hidden[1]                               # RMSprop without momentum has none
+        x, y = st.ellipses[1].get_data()                                 # the update's tip lies on the ellipse
+        a, b = st.scaling[5, 1] * f
+        tip = (h.params[6, 1] - h.params[5, 1]) * f
+        assert (tip[0] / a) ** 2 + (tip[1] / b) ** 2 == pytest.approx(1.0, rel=1e-6)
+        assert len(st.ellipses[0].get_data()[0]) == 0                   # SGD: no step scale
+        c.frame(h.steps)
+        assert np.asarray(q.Umask).all()                         # no step from the last point
+        assert any(t.startswith("arrows") for t in [e[1] for e in st.key_entries()])
+
+
+def test_the_update_view_writes_every_optimizer_type():
+    from animopt.optim import OPTIMIZERS
+    from animopt.views.update import RULES, Numbers, generic, rule_lines
+    from matplotlib.mathtext import MathTextParser
+
+    parser = MathTextParser("path")
+    h = animopt.simulate(parse_scene(ALL_TYPES.format(
+        optimizers='[[optimizer]]\ntype = "adam"\nlr = 0.1\namsgrad = true\nweight_decay = 0.01', run=0)))
+    for kind, o in OPTIMIZERS.items():
+        assert kind in RULES, f"no update rule written for {kind!r}"
+        hp = {k: f.default for k, f in o.fields.items()}
+        for line in rule_lines(kind, Numbers(h, 0, 3, hp)):
+            parser.parse(line, 72)
+    lines = rule_lines("no_such_type", Numbers(h, 0, 3, {}))
+    assert generic is not None and any("update" in x for x in lines)
+    adam = rule_lines("adam", Numbers(h, 0, 3, {"betas": (0.9, 0.999), "amsgrad": True, "weight_decay": 0.01}))
+    text = " ".join(adam)
+    assert "t = 4" in text and "0.344" in text                           # 1 - 0.9^4, the bias correction
+    assert "(\\mathrm{not" not in text                                  # the buffers are recorded
+
+
+def test_update_view_renders_and_changes_each_frame():
+    s = parse_scene(ALL_TYPES.format(optimizers='[[optimizer]]\ntype = "sgd"\nlr = 0.05\nmomentum = 0.8\n'
+                                                'label = "Momentum"\n[[optimizer]]\ntype = "adam"\nlr = 0.1',
+                                     run='"Momentum"'))
+    h = animopt.simulate(s)
+    with _canvas(s, h) as c:
+        view = c.views[1]
+        c.frame(2)
+        a = [t.get_text() for t in view.texts]
+        c.frame(3)
+        b = [t.get_text() for t in view.texts]
+        assert a != b and "t = 4" in b[0] and any("\\mu b" in x for x in b)
+    bad = parse_scene(ALL_TYPES.format(optimizers='[[optimizer]]\ntype = "sgd"\nlr = 0.05', run='"Adma"'), "s.toml")
+    msg = errors_of(bad, simulate=True)
+    assert "render.views[1].run" in msg and "no run labelled 'Adma'" in msg

@@ -43,6 +43,16 @@ def _like(h, p):
     return h.expand_as(p).contiguous() if torch.is_tensor(h) else h
 
 
+def _report(ctx: Ctx, buffers) -> None:
+    """Hands named buffers `[R, P]` (`buffers()`, called only then) to the simulator when it asks
+    (`ctx.record`, a dict), for the views that draw them: "momentum" the momentum or velocity buffer in
+    the gradient's units, "second_moment" the squared-gradient estimate, "step_scale" the
+    per-coordinate factor the rule multiplies the gradient (or its average) by."""
+    rec = getattr(ctx, "record", None)
+    if rec is not None:
+        rec.update(buffers())
+
+
 # --- momentum ------------------------------------------------------------------------------------
 
 def trace_torch(momentum, dampening, nesterov: bool) -> Transform:
@@ -61,6 +71,7 @@ def trace_torch(momentum, dampening, nesterov: bool) -> Transform:
         buf, m, keep = state
         buf = g.clone() if buf is None else buf * m + g * keep
         u = g + buf * m if nesterov else buf
+        _report(ctx, lambda: dict(momentum=buf))
         return (torch.where(plain, g, u) if select else u), (buf, m, keep)
 
     return Transform(init, update)
@@ -76,6 +87,7 @@ def trace_ema(beta) -> Transform:
     def update(g, state, ctx: Ctx):
         avg, b, rest = state
         avg = b * avg + rest * g
+        _report(ctx, lambda: dict(momentum=avg))
         return avg, (avg, b, rest)
 
     return Transform(init, update)
@@ -89,6 +101,7 @@ def trace_keras(momentum, nesterov: bool) -> Transform:
     def update(g, v, ctx: Ctx):
         v = momentum * v - ctx.lr * g
         step = momentum * v - ctx.lr * g if nesterov else v
+        _report(ctx, lambda: dict(momentum=-v / ctx.lr))           # the velocity in the gradient's units
         return -step / ctx.lr, v
 
     return Transform(torch.zeros_like, update)
@@ -117,6 +130,8 @@ def scale_by_rms(alpha, eps, centered: bool, momentum) -> Transform:
         if use_buf:
             buf = buf * momentum + u
             u = buf
+        _report(ctx, lambda: dict(second_moment=sq, step_scale=1 / denom,
+                                  **({"momentum": buf} if use_buf else {})))
         return u, (sq, avg, buf)
 
     return Transform(init, update)
@@ -141,6 +156,7 @@ def scale_by_adam(b1, b2, eps, amsgrad: bool = False) -> Transform:
             denom = vmax.sqrt() / bc2_sqrt + eps
         else:
             denom = v.sqrt() / bc2_sqrt + eps
+        _report(ctx, lambda: dict(momentum=m, second_moment=vmax if amsgrad else v, step_scale=1 / denom))
         return m / denom / bc1, (m, v, vmax)
 
     return Transform(init, update)
@@ -157,6 +173,7 @@ def scale_by_adamax(b1, b2, eps) -> Transform:
         m, u = state
         m = torch.lerp(m, g, 1 - b1)
         u = torch.maximum(u * b2, g.abs() + eps)
+        _report(ctx, lambda: dict(momentum=m, second_moment=u * u, step_scale=1 / u))    # u: the infinity norm
         return m / u / (1 - b1 ** ctx.t), (m, u)
 
     return Transform(init, update)
@@ -179,6 +196,7 @@ def scale_by_nadam(b1, b2, eps, momentum_decay) -> Transform:
         v = v * b2 + g * g * (1 - b2)
         denom = (v / (1 - b2 ** t)).sqrt() + eps
         u = g * ((1 - mu) / (1 - mu_prod)) / denom + m * (mu_next / (1 - mu_prod * mu_next)) / denom
+        _report(ctx, lambda: dict(momentum=m, second_moment=v, step_scale=1 / denom))
         return u, (m, v, mu_prod)
 
     return Transform(init, update)
@@ -204,6 +222,8 @@ def scale_by_radam(b1, b2, eps) -> Transform:
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)).clamp(min=0) ** 0.5
         adaptive = bc2 ** 0.5 / (v.sqrt() + eps)
         u = torch.where(rho_t > 5.0, m_hat * (adaptive * rect), m_hat)
+        _report(ctx, lambda: dict(momentum=m, second_moment=v,
+                step_scale=torch.where(rho_t > 5.0, adaptive * rect, torch.ones_like(adaptive))))
         return u, (m, v)
 
     return Transform(init, update)
@@ -214,6 +234,8 @@ def scale_by_adagrad(lr_decay, initial_accumulator_value, eps) -> Transform:
 
     def update(g, acc, ctx: Ctx):
         acc = acc + g * g
+        _report(ctx, lambda: dict(second_moment=acc,
+                                  step_scale=1 / (acc.sqrt() + eps) / (1 + (ctx.t - 1) * lr_decay)))
         return g / (acc.sqrt() + eps) / (1 + (ctx.t - 1) * lr_decay), acc
 
     return Transform(lambda p: torch.zeros_like(p) + initial_accumulator_value, update)
@@ -230,6 +252,7 @@ def scale_by_adadelta(rho, eps) -> Transform:
         sq, acc = state
         sq = sq * rho + g * g * (1 - rho)
         delta = (acc + eps).sqrt() / (sq + eps).sqrt() * g
+        _report(ctx, lambda: dict(second_moment=sq, step_scale=(acc + eps).sqrt() / (sq + eps).sqrt()))
         acc = acc * rho + delta * delta * (1 - rho)
         return delta, (sq, acc)
 

@@ -11,8 +11,9 @@ from .heatmap import HEATMAP
 from .landscape import LANDSCAPE
 from .params import PARAMS
 from .surface import SURFACE
+from .update import UPDATE
 
 VIEWS: dict[str, ViewDef] = {v.name: v for v in (FIT_LINE, LOSS, LR, CONTOUR, SURFACE, PARAMS, GRADS, EMA_VIEW,
-                                                 HEATMAP, GRID, LANDSCAPE, BOUNDARY, ACCURACY)}
+                                                 HEATMAP, GRID, LANDSCAPE, BOUNDARY, ACCURACY, UPDATE)}
 
 __all__ = ["View", "ViewCtx", "ViewDef", "VIEWS"]
