@@ -195,7 +195,7 @@ class Contour(View):
         if o.get("state"):                   # arrows at each head (animopt.views.state), named in the legend
             from .state import StateArrows
 
-            self.state = StateArrows(ax, ctx, o["state"], L.i, L.j, L.xlim, L.ylim)
+            self.state = StateArrows(ax, ctx, o["state"], L.i, L.j, L.xlim, L.ylim, o.get("state_scale"))
             extra += self.state.key_entries()
         if o.get("legend", True):
             legend(ax, ctx, extra=extra, loc="best")
@@ -323,7 +323,7 @@ def check_landscape(options, history):
     return check_param_names(options.get("params"), history)
 
 
-from .state import STATE_FIELD  # noqa: E402  (the state arrows' key, on contour and surface)
+from .state import STATE_FIELD, STATE_SCALE_FIELD  # noqa: E402  (the state arrows' key, on contour and surface)
 
 LANDSCAPE_FIELDS = {
     "params": Field("strs", length=2, doc="the two parameters on the axes (default: the first two)"),
@@ -350,5 +350,6 @@ CONTOUR = ViewDef("contour", {
     "arrows": Field("bool", default=False, doc="anti-gradient arrows on a coarse grid"),
     "trail": Field("int", default=0, ge=0, doc="steps of path behind each head; 0: the whole path"),
     "state": STATE_FIELD,
+    "state_scale": STATE_SCALE_FIELD,
 }, Contour, "loss contours over two parameters with each run's path", check_landscape,
     shows_runs=True)

@@ -15,6 +15,9 @@ from matplotlib.lines import Line2D
 from ..spec import Field
 from ..teach import STATES
 
+STATE_SCALE_FIELD = Field("number", gt=0, doc="the state arrows' magnification (1: true steps, the update "
+                                                "ending on the next point); default: chosen for the clip")
+
 STATE_FIELD = Field("strs", choices=STATES, doc="arrows at each run's current point, in one scale named in the key: "
                                                 "\"gradient\" (-lr g), \"momentum\" (-lr times the momentum "
                                                 "buffer), \"update\" (the step taken, to the next point); "
@@ -46,7 +49,7 @@ def nice_factor(x: float) -> float:
 class StateArrows:
     """Arrows (and ellipses) of the states named in `state`, on a 2-D axes over parameters i, j."""
 
-    def __init__(self, ax, ctx, state, i: int, j: int, xlim, ylim):
+    def __init__(self, ax, ctx, state, i: int, j: int, xlim, ylim, factor: float | None = None):
         self.ax, self.ctx, self.h, self.i, self.j = ax, ctx, ctx.history, i, j
         self.state = tuple(state)
         h, th = self.h, ctx.theme
@@ -67,20 +70,27 @@ class StateArrows:
                 x = np.linalg.norm(np.where(sc != 0, h.updates[..., [i, j]] / sc, 0.0), axis=-1, keepdims=True)
             self.scaling = lr * sc * x                                         # [steps, R, 2] semi-axes
         span = np.array([xlim[1] - xlim[0], ylim[1] - ylim[0]], dtype=np.float64)
-        self.factor = self._factor(span)
+        self.factor = float(factor) if factor else self._factor(span)
+        self.circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, ELLIPSE_POINTS)),
+                                np.sin(np.linspace(0, 2 * np.pi, ELLIPSE_POINTS))], axis=-1)
+        self._make()
+
+    def _make(self) -> None:
+        ax, th, h = self.ax, self.ctx.theme, self.h
         self.quivers = {}
         for name, vec in self.vectors.items():
             color = COLORS[name] or th.foreground
+            wide = name == "momentum"            # wider, under the others: seen where it is the step itself
             q = ax.quiver(np.zeros(h.runs), np.zeros(h.runs), np.zeros(h.runs), np.zeros(h.runs), angles="xy",
-                          scale_units="xy", scale=1.0, color=color, width=0.006, headwidth=3.6, headlength=4.2,
-                          headaxislength=3.8, zorder=8, alpha=0.95, minlength=0.2)
+                          scale_units="xy", scale=1.0, color=color, width=0.011 if wide else 0.006,
+                          headwidth=3.0 if wide else 3.6, headlength=3.4 if wide else 4.2,
+                          headaxislength=3.1 if wide else 3.8, zorder=7.9 if wide else 8, alpha=0.8 if wide else 0.95,
+                          minlength=0.2)
             self.quivers[name] = q
         self.ellipses = []
         if self.scaling is not None:
             self.ellipses = [ax.plot([], [], color=th.foreground, lw=1.3, ls=(0, (4, 2)), alpha=0.85, zorder=7)[0]
                              for _ in range(h.runs)]
-        self.circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, ELLIPSE_POINTS)),
-                                np.sin(np.linspace(0, 2 * np.pi, ELLIPSE_POINTS))], axis=-1)
 
     def _factor(self, span: np.ndarray) -> float:
         """One magnification for every arrow of the clip: the typical update (or whatever is drawn)
@@ -138,3 +148,61 @@ class StateArrows:
                 ln.set_data(pts[:, 0], pts[:, 1])
             else:
                 ln.set_data([], [])
+
+
+def key_text(state: StateArrows, th) -> str:
+    """The key as one line of text (where no legend holds it)."""
+    names = {"gradient": "red −lr·gradient", "momentum": "purple −lr·momentum", "update": "black: the update"}
+    parts = [names[n] for n in state.vectors] + (["dashed: step scale"] if state.scaling is not None else [])
+    return state.key_title() + ": " + ", ".join(parts)
+
+
+NAN3 = (np.full(1, np.nan), np.full(1, np.nan), np.full(1, np.nan))
+
+
+class StateArrows3D(StateArrows):
+    """The same arrows on a 3-D surface: level with each head, at the height `height(step)` [R] gives."""
+
+    def __init__(self, ax, ctx, state, i: int, j: int, xlim, ylim, height, factor: float | None = None):
+        self.height = height
+        super().__init__(ax, ctx, state, i, j, xlim, ylim, factor)
+
+    @property
+    def artists(self) -> list:
+        return [*self.ellipses, *[ln for lines in self.lines.values() for ln in lines]]
+
+    def _make(self) -> None:
+        """Line3D artists instead of quivers: one per state and run (shaft and head in one line)."""
+        ax, th, h = self.ax, self.ctx.theme, self.h
+        self.lines = {name: [ax.plot([np.nan], [np.nan], [np.nan], color=COLORS[name] or th.foreground,
+                                     lw=3.2 if name == "momentum" else 1.8, alpha=0.8 if name == "momentum" else 0.95,
+                                     zorder=8)[0] for _ in range(h.runs)] for name in self.vectors}
+        self.ellipses = ([ax.plot([np.nan], [np.nan], [np.nan], color=th.foreground, lw=1.2, ls=(0, (4, 2)),
+                                  alpha=0.85, zorder=7)[0] for _ in range(h.runs)] if self.scaling is not None else [])
+
+    def update(self, step: int) -> None:
+        h = self.h
+        k = step if step < h.steps else None
+        vis = self.ctx.visible(step)
+        at = h.params[min(step, h.steps)][:, [self.i, self.j]]
+        z = self.height(step)
+        for name, lines in self.lines.items():
+            for r, ln in enumerate(lines):
+                d = self.vectors[name][k, r] * self.factor if k is not None and vis[r] else np.full(2, np.nan)
+                if not (np.isfinite(d).all() and np.isfinite(at[r]).all() and np.isfinite(z[r])) or not d.any():
+                    ln.set_data_3d(*NAN3)
+                    continue
+                tip = at[r] + d
+                c, s = np.cos(np.radians(155)), np.sin(np.radians(155))
+                w1 = np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]]) * 0.22
+                w2 = np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]]) * 0.22
+                xs = [at[r][0], tip[0], tip[0] + w1[0], np.nan, tip[0], tip[0] + w2[0]]
+                ys = [at[r][1], tip[1], tip[1] + w1[1], np.nan, tip[1], tip[1] + w2[1]]
+                ln.set_data_3d(np.array(xs), np.array(ys), np.full(6, z[r]))
+        for r, ln in enumerate(self.ellipses):
+            axes = self.scaling[k, r] * self.factor if k is not None and vis[r] else np.full(2, np.nan)
+            if np.isfinite(axes).all() and np.isfinite(at[r]).all() and np.isfinite(z[r]):
+                pts = at[r] + self.circle * axes
+                ln.set_data_3d(pts[:, 0], pts[:, 1], np.full(len(pts), z[r]))
+            else:
+                ln.set_data_3d(*NAN3)

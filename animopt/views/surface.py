@@ -7,6 +7,7 @@ from matplotlib.lines import Line2D
 from ..spec import Field
 from .base import View, ViewDef, decimate, diverged_note, legend, log_scale_wanted, show_diverged, upto
 from .contour import LANDSCAPE_FIELDS, check_landscape, known_points, landscape
+from .state import STATE_FIELD, STATE_SCALE_FIELD
 
 
 class Surface(View):
@@ -83,10 +84,22 @@ class Surface(View):
                              mec=th.background, mew=0.8, zorder=7)
             extra.append((Line2D([], [], ls="", marker="*", ms=12, color=th.truth),
                           "minima" if len(mins) > 1 else "minimum"))
+        self.state = None
+        if o.get("state"):                   # arrows level with each head (animopt.views.state), key below
+            from .state import StateArrows3D, key_text
+
+            self.state = StateArrows3D(ax, ctx, o["state"], L.i, L.j, L.xlim, L.ylim, self.head_height,
+                                       o.get("state_scale"))
+            ax.text2D(0.0, 0.0, key_text(self.state, th), transform=ax.transAxes, ha="left", va="bottom",
+                      fontsize=th.font_size - 3, color=th.muted)
         if o.get("legend", True) and ctx.legend_runs:
             legend(ax, ctx, extra=extra, loc="upper left", bbox_to_anchor=(-0.05, 1.0))
         self.notes = diverged_note(ax, ctx, y0=0.80)
-        return [*self.lines, *self.heads, *on_top, *self.notes.values()]
+        return [*self.lines, *self.heads, *on_top, *self.notes.values(), *(self.state.artists if self.state else [])]
+
+    def head_height(self, step: int) -> np.ndarray:
+        """[R] the height each run's head is drawn at (its loss on the surface's scale)."""
+        return np.minimum(self.tf(self.h.loss[min(step, self.h.steps)]), self.top)
 
     def tf(self, z: np.ndarray) -> np.ndarray:
         """Loss -> height: log10 above a floor on a log surface."""
@@ -119,6 +132,8 @@ class Surface(View):
             else:
                 hd.set_visible(False)
         show_diverged(self.notes, self.h, step)
+        if self.state is not None:
+            self.state.update(step)
 
 
 def _rgb(color):
@@ -133,5 +148,7 @@ SURFACE = ViewDef("surface", {
     "elev": Field("number", default=32.0, ge=-90, le=90, doc="camera elevation, degrees"),
     "azim": Field("number", default=-60.0, doc="camera azimuth at the start, degrees"),
     "rotate": Field("number", default=0.0, doc="degrees the camera turns over the clip (0: still camera)"),
+    "state": STATE_FIELD,
+    "state_scale": STATE_SCALE_FIELD,
 }, Surface, "the loss as a 3-D surface with each run's path on it", check_landscape,
     shows_runs=True)
