@@ -37,6 +37,8 @@ class Job:
     formats: tuple[str, ...]          # the formats to render (those not up to date)
     keys: dict[str, str]              # output file name -> hash of what makes it
     overrides: tuple[str, ...] = ()   # --set key.path=value, applied to the scene
+    spec: Scene | None = None         # the Scene, parsed once here (workers receive it pickled)
+    cache: bool = True                # the simulation cache (animopt.cache)
 
 
 @dataclass
@@ -147,9 +149,10 @@ def render_job(job: Job, output: Path, device: str | None,
         return Result(job.scene, status, detail, time.perf_counter() - t0, **kw)
 
     try:
-        scene = load_scene(job.scene, overrides=job.overrides)
+        scene = job.spec if job.spec is not None else load_scene(job.scene, overrides=job.overrides)
         notes: list[str] = []         # what an encoder chose (a GIF under a size budget), one line each
-        files = render(scene, output, formats=job.formats, device=device, progress=report, notes=notes.append)
+        files = render(scene, output, formats=job.formats, device=device, progress=report, notes=notes.append,
+                       cache=job.cache)
         names = tuple(f.name for f in files)
         return result("rendered", "\n".join([", ".join(names), *notes]), files=names)
     except SceneError as e:
@@ -271,7 +274,8 @@ class Progress:
 # --------------------------------------------------------------------------------------- batch
 
 def plan(files: list[Path], output: Path, formats=None, device=None, force: bool = False,
-         cache: Cache | None = None, overrides: tuple[str, ...] = ()) -> tuple[list[Job], list[Result]]:
+         cache: Cache | None = None, overrides: tuple[str, ...] = (),
+         simulation_cache: bool = True) -> tuple[list[Job], list[Result]]:
     """Which scenes need rendering (and in which formats); the others are skipped or failed."""
     from .renderer import outputs
 
@@ -292,7 +296,7 @@ def plan(files: list[Path], output: Path, formats=None, device=None, force: bool
         keys = {p.name: output_key(scene, fmt, device) for fmt, p in targets.items()}
         stale = tuple(fmt for fmt, p in targets.items() if force or cache is None or not cache.fresh(p, keys[p.name]))
         if stale:
-            jobs.append(Job(i, f, stale, keys, tuple(overrides)))
+            jobs.append(Job(i, f, stale, keys, tuple(overrides), scene, simulation_cache))
         else:
             results.append(Result(f, "skipped", "up to date: " + ", ".join(p.name for p in targets.values())
                                   + " (--force re-renders)"))
@@ -300,19 +304,20 @@ def plan(files: list[Path], output: Path, formats=None, device=None, force: bool
 
 
 def render_many(files: list[Path], output: Path, formats=None, jobs: int | None = None, device=None,
-                force: bool = False, progress: bool = False, overrides: tuple[str, ...] = ()) -> int:
+                force: bool = False, progress: bool = False, overrides: tuple[str, ...] = (),
+                cache: bool = True) -> int:
     """Renders every scene (in `jobs` processes; default: the number of cores); prints a table;
-    returns the exit code."""
+    returns the exit code. `cache`: reuse and store simulations (animopt.cache)."""
     from .encode import remove_stale_temps
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(output)
-    cache = Cache(output)
+    cache_sims, cache = cache, Cache(output)
     results: list[Result] = []
     interrupted = False
     try:
-        todo, results = plan(files, output, formats, device, force, cache, overrides)
+        todo, results = plan(files, output, formats, device, force, cache, overrides, simulation_cache=cache_sims)
         n = min(jobs or cores(), len(todo))
         bars = Progress(len(todo), progress)
 

@@ -109,7 +109,9 @@ def main():
 @click.option("-q", "--quiet", is_flag=True, help="no progress bars")
 @click.option("--progress", "show_progress", is_flag=True, help="progress bars even when not on a terminal")
 @set_option
-def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets):
+@click.option("--no-cache", "no_cache", is_flag=True, help="simulate again, neither reading nor writing the "
+              "simulation cache (animopt cache --help)")
+def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets, no_cache):
     """Render scene files (or folders of them; default: scenes/) into OUTPUT."""
     from .batch import render_many
 
@@ -127,7 +129,7 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress, se
             raise BadInput("\n".join(bad))
     progress = (not quiet) and (show_progress or sys.stderr.isatty())
     code = render_many(files, Path(output), formats=fmts, jobs=jobs, device=device, force=force,
-                       progress=progress, overrides=tuple(sets))
+                       progress=progress, overrides=tuple(sets), cache=not no_cache)
     sys.exit(code)
 
 
@@ -137,7 +139,8 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress, se
 @click.option("--step", type=click.IntRange(min=0), default=None, help="step to show (default: poster step or last)")
 @click.option("--device", default=None, help="torch device, overriding the scene's")
 @set_option
-def still(scene, output, step, device, sets):
+@click.option("--no-cache", "no_cache", is_flag=True, help="simulate again, bypassing the simulation cache")
+def still(scene, output, step, device, sets, no_cache):
     """Write one frame of SCENE as a PNG, SVG or PDF (by the output's extension)."""
     from .renderer import still as _still
 
@@ -146,7 +149,8 @@ def still(scene, output, step, device, sets):
     sc = _load(scene, sets)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     try:
-        path = _still(sc, output, step=step, device=device)
+        path = _still(sc, output, step=step, device=device, cache=not no_cache,
+                      notes=lambda text: click.echo(text, err=True))
     except SceneError as e:
         raise BadInput(str(e)) from None
     click.echo(str(path))
@@ -230,6 +234,32 @@ def list_(paths):
                    f"  formats:    {', '.join(s.render.formats)}")
     if bad:
         sys.exit(2)
+
+
+@main.group()
+def cache():
+    """The simulation cache: Histories of scenes, reused by render and still when only [render] or the views
+    changed. Folder: $ANIMOPT_CACHE_DIR, else $XDG_CACHE_HOME/animopt, else ~/.cache/animopt; at most
+    $ANIMOPT_CACHE_MB megabytes (default 1024), the entries used longest ago removed first."""
+
+
+@cache.command("clear")
+def cache_clear():
+    """Empty the simulation cache."""
+    from .cache import clear, folder
+
+    n, b = clear()
+    click.echo(f"{folder()}: removed {n} cached simulation(s), {b / 1e6:.1f} MB")
+
+
+@cache.command("info")
+def cache_info():
+    """Where the cache is and what it holds."""
+    from .cache import folder, limit_bytes
+
+    files = list((folder() / "history").glob("*.npz"))
+    size = sum(p.stat().st_size for p in files)
+    click.echo(f"{folder()}: {len(files)} cached simulation(s), {size / 1e6:.1f} MB of {limit_bytes() / 1e6:.0f} MB")
 
 
 def _steps(value: str | None) -> list[int] | None:

@@ -95,7 +95,7 @@ def open_canvas(scene: Scene, h: History, steps: np.ndarray) -> Canvas:
 def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str] | None = None,
            history: History | None = None, device: str | None = None,
            progress: Callable[[int, int], None] | None = None,
-           notes: Callable[[str], None] | None = None) -> list[Path]:
+           notes: Callable[[str], None] | None = None, cache: bool = False) -> list[Path]:
     """Renders the scene to each format; returns the files written.
 
     Frames are drawn once and written once to one ffmpeg process that makes every video format (a
@@ -103,14 +103,13 @@ def render(scene: Scene, output: str | Path | None = None, formats: Iterable[str
     frame is drawn. The files appear, renamed from temporary names, only when every encoder has
     finished: on an error or an interrupt nothing is left behind and the previous files are
     untouched. `progress(i, n)` is called after each frame drawn; `notes(text)` with what the
-    encoder chose (a GIF's settings under a size budget), which is also logged (logger "animopt").
+    encoder chose (a GIF's settings under a size budget), which is also logged (logger "animopt"), and
+    whether the simulation came from the cache (`cache = True`: animopt.cache).
     """
-    from .simulator import simulate
-
     targets = outputs(scene, output, formats)
     for p in targets.values():
         p.parent.mkdir(parents=True, exist_ok=True)
-    h = history if history is not None else simulate(checked_plan(scene, device))
+    h = _history(scene, history, device, cache, notes)
     check_views(scene.render, h, scene.file)
     steps = timeline(scene, h)
     r = scene.render
@@ -194,8 +193,22 @@ def checked_plan(scene: Scene, device: str | None = None):
     return p
 
 
+def _history(scene: Scene, history: History | None, device: str | None, cache: bool = False,
+             notes: Callable[[str], None] | None = None) -> History:
+    """The History given, else the cached one (`cache`), else a fresh simulation after every check."""
+    if history is not None:
+        return history
+    if cache:
+        from .cache import history as cached
+
+        return cached(scene, device, notes=notes)
+    from .simulator import simulate
+
+    return simulate(checked_plan(scene, device))
+
+
 def still(scene: Scene, output: str | Path, step: int | None = None, history: History | None = None,
-          device: str | None = None) -> Path:
+          device: str | None = None, cache: bool = False, notes: Callable[[str], None] | None = None) -> Path:
     """Writes one frame (default: the poster step, else the last) as a PNG, or as an SVG or PDF
     (vector: lines and text stay sharp) by the output's extension."""
     fmt = Path(output).suffix.lower().lstrip(".")
@@ -203,10 +216,8 @@ def still(scene: Scene, output: str | Path, step: int | None = None, history: Hi
         raise SceneError.one(scene.file, "", f"{output}: a still is a PNG, SVG or PDF; give a file name "
                                              "ending in .png, .svg or .pdf")
     if fmt == "png":
-        return write_png(output, still_image(scene, step, history, device))
-    from .simulator import simulate
-
-    h = history if history is not None else simulate(checked_plan(scene, device))
+        return write_png(output, still_image(scene, step, history, device, cache, notes))
+    h = _history(scene, history, device, cache, notes)
     check_views(scene.render, h, scene.file)
     s = still_step(scene, h, step)
     out = Path(output)
@@ -235,11 +246,10 @@ def _image(canvas: Canvas, scene: Scene, step: int) -> np.ndarray:
 
 
 def still_image(scene: Scene, step: int | None = None, history: History | None = None,
-                device: str | None = None) -> np.ndarray:
+                device: str | None = None, cache: bool = False,
+                notes: Callable[[str], None] | None = None) -> np.ndarray:
     """One frame as an `[H, W, 3]` uint8 array."""
-    from .simulator import simulate
-
-    h = history if history is not None else simulate(checked_plan(scene, device))
+    h = _history(scene, history, device, cache, notes)
     s = still_step(scene, h, step)
     return frames_at(scene, h, [s])[s]
 

@@ -1,6 +1,7 @@
 """Scene files: TOML -> validated, frozen dataclasses. Every problem in a file is reported at once."""
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -14,6 +15,14 @@ from .formats import NAMES as FORMATS
 from .spec import (REQUIRED, Errors, Field, SceneError, Sweep, _show, check_name, check_table, did_you_mean,
                    join)
 from .teach import check_captions, check_pauses, check_slows
+
+
+def frozen(d: dict) -> Mapping:
+    """A read-only view of `d` (how a Scene holds its tables); it pickles, so a Scene does."""
+    return MappingProxyType(d)
+
+
+copyreg.pickle(MappingProxyType, lambda m: (frozen, (dict(m),)))
 
 
 @dataclass(frozen=True)

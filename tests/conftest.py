@@ -6,6 +6,8 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the simulation cache of `animopt render` and `still` (animopt.cache) in a fresh folder, never the user's
+os.environ["ANIMOPT_CACHE_DIR"] = __import__("tempfile").mkdtemp(prefix="animopt-cache-")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ rebuilds the network.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,20 @@ def torch_init(shapes, seed: int) -> np.ndarray:
     return torch.cat(out).double().numpy()
 
 
+@contextmanager
+def one_thread():
+    """One torch thread for the views' evaluations (chunks of a few MB): a second thread only contends
+    on a busy machine (as in the simulator), and the frames are drawn in between."""
+    n0 = torch.get_num_threads()
+    if n0 > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if n0 > 1:
+            torch.set_num_threads(n0)
+
+
 class MLP(Problem):
     type = "mlp"
 
@@ -180,7 +195,8 @@ class MLP(Problem):
     def numpy_loss(self, params: np.ndarray, chunk: int = 65536) -> np.ndarray:
         """Full-data loss of `[K, P]` parameter sets, in chunks that keep the hidden activations small
         (a landscape of 80 x 80 points at once)."""
-        return super().numpy_loss(params, chunk=min(chunk, self._rows(self.n)))
+        with one_thread():
+            return super().numpy_loss(params, chunk=min(chunk, self._rows(self.n)))
 
     def predict(self, params: np.ndarray, points: np.ndarray) -> np.ndarray:
         """Scores `[K, M, classes]` of `[K, P]` networks at `[M, inputs]` points: the class
@@ -188,7 +204,7 @@ class MLP(Problem):
         p = np.asarray(params, dtype=np.float64).reshape(-1, len(self.param_names))
         pts = torch.as_tensor(np.asarray(points, dtype=np.float64), dtype=self.dtype, device=self.device)
         out, rows = [], self._rows(len(pts))
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             for s in range(0, len(p), rows):
                 z = self.forward(torch.as_tensor(p[s:s + rows], dtype=self.dtype, device=self.device), pts)
                 out.append((z.softmax(-1) if self.kind == "cross_entropy" else z).double().cpu().numpy())
@@ -198,7 +214,7 @@ class MLP(Problem):
         """Share of the training points classified right, for `[K, P]` parameters."""
         p = np.asarray(params, dtype=np.float64).reshape(-1, len(self.param_names))
         out, rows = [], self._rows(self.n)
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             for s in range(0, len(p), rows):
                 z = self.forward(torch.as_tensor(p[s:s + rows], dtype=self.dtype, device=self.device), self.X)
                 out.append((z.argmax(-1) == self.y).double().mean(-1).cpu().numpy())

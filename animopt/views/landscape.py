@@ -250,7 +250,7 @@ class Landscape(View):
         if self.fade:
             extra.append((Line2D([], [], color=th.muted, lw=lw, alpha=0.35), "faded: mostly off the plane"))
         if o.get("legend", True):
-            legend(ax, ctx, extra=extra, loc="upper right")
+            legend(ax, ctx, extra=extra, loc="upper right")   # static: the paths draw over it
         self.off_text = ax.text(0.01, 0.01, "", transform=ax.transAxes, ha="left", va="bottom", fontsize=fs,
                                 color=th.foreground, zorder=10,
                                 bbox=dict(boxstyle="round,pad=0.25", fc=th.background, ec="none", alpha=0.75))

@@ -1,0 +1,225 @@
+"""The simulation cache: a scene's History on disk, so a render after an edit to `[render]` or to the
+views' options draws again without simulating (and without importing torch).
+
+Where: `$ANIMOPT_CACHE_DIR`, else `$XDG_CACHE_HOME/animopt`, else `~/.cache/animopt`; one `.npz` per
+History under `history/`, named by the hash of everything the simulation reads (`key`). The folder is
+kept under `$ANIMOPT_CACHE_MB` megabytes (default 1024): the entries used longest ago go first.
+
+A History read back holds the numbers and the problem's description (data, minimum, window, ...); the
+problem's functions that views may call (the loss on a grid for contours, a classifier's predictions)
+build the problem, with torch, only when a view calls them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import fields
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .history import History
+from .info import ProblemInfo
+from .scene import Scene
+from .spec import Sweep
+
+FORMAT = 1                       # of the files: a change makes every older entry a miss
+DEFAULT_MB = 1024
+CALLABLES = ("loss_fn", "predict", "accuracy_fn")
+
+
+def folder() -> Path:
+    """The cache folder (not created)."""
+    if os.environ.get("ANIMOPT_CACHE_DIR"):
+        return Path(os.environ["ANIMOPT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "animopt"
+
+
+def limit_bytes() -> int:
+    try:
+        return int(float(os.environ.get("ANIMOPT_CACHE_MB", DEFAULT_MB)) * 1e6)
+    except ValueError:
+        return int(DEFAULT_MB * 1e6)
+
+
+def _version(dist: str) -> str:
+    """A package's version read from its metadata: no import (torch's alone takes a second)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def _canon(v: Any) -> Any:
+    """A JSON-able, order-independent form of spec values (mappings, tuples, sweeps, paths)."""
+    if isinstance(v, Sweep):
+        return {"sweep": [_canon(x) for x in v.values]}
+    if isinstance(v, Mapping):
+        return {str(k): _canon(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(v, (list, tuple)):
+        return [_canon(x) for x in v]
+    if isinstance(v, float):
+        return repr(v)
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if hasattr(v, "__dataclass_fields__"):
+        return {f.name: _canon(getattr(v, f.name)) for f in fields(v)}
+    return repr(v)
+
+
+def key(scene: Scene, device: str | None = None) -> str:
+    """The hash of everything the simulation reads: problem, train, optimizers (not their display keys),
+    seed, the content of the data files, the optimizer buffers the views ask to record, the device
+    override, and the versions of animopt, torch and numpy."""
+    from . import __version__
+    from .batch import _file_hash, data_files
+    from .teach import buffers_wanted
+
+    parts = {
+        "format": FORMAT, "animopt": __version__, "torch": _version("torch"), "numpy": np.__version__,
+        "seed": scene.seed, "problem": _canon(scene.problem), "train": _canon(scene.train),
+        "optimizers": [_canon({"type": o.type, "label": o.label, "hparams": o.hparams, "schedule": o.schedule})
+                       for o in scene.optimizers],
+        "buffers": list(buffers_wanted(scene.render)), "device": device,
+        "data": [[str(p), _file_hash(p)] for p in data_files(scene)],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def entry(k: str) -> Path:
+    return folder() / "history" / f"{k}.npz"
+
+
+# ------------------------------------------------------------------------------------ read, write
+
+def save(h: History, k: str) -> Path | None:
+    """Writes the History under key `k` (atomically), then trims the folder to its size limit."""
+    path = entry(k)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = h.problem
+    meta = {"format": FORMAT, "info": {}, "callables": []}
+    extra = {}
+    if info is not None:
+        for f in fields(ProblemInfo):
+            v = getattr(info, f.name)
+            if f.name in CALLABLES:
+                if v is not None:
+                    meta["callables"].append(f.name)
+            elif isinstance(v, np.ndarray):
+                extra[f"info.{f.name}"] = v
+            elif f.name != "data":
+                meta["info"][f.name] = v.item() if isinstance(v, np.generic) else v
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.npz")
+    try:
+        extra["meta"] = np.array(json.dumps(meta))
+        h.save(tmp, extra=extra)
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError):   # a full disk or an odd value: no cache, no failure
+        tmp.unlink(missing_ok=True)
+        return None
+    trim()
+    return path
+
+
+def load(k: str, rebuild: Callable[[], ProblemInfo]) -> History | None:
+    """The History cached under `k`, or None. `rebuild()` makes the problem's functions when a view calls one."""
+    path = entry(k)
+    try:
+        h = History.load(path)
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {f: z[f"info.{f}"] for f in (x.name for x in fields(ProblemInfo)) if f"info.{f}" in z.files}
+            data = {name[5:]: z[name] for name in z.files if name.startswith("data.")}
+    except (OSError, KeyError, ValueError, EOFError):
+        return None
+    if meta.get("format") != FORMAT:
+        return None
+    os.utime(path)                               # used now: the last to go
+    kw = {**meta["info"], **arrays, "data": data}
+    kw["param_names"] = tuple(kw.get("param_names", h.param_names))
+    lazy = _Lazy(rebuild)
+    kw.update({name: lazy.function(name) for name in meta["callables"]})
+    known = {f.name for f in fields(ProblemInfo)}
+    info = ProblemInfo(**{k2: v for k2, v in kw.items() if k2 in known})
+    from dataclasses import replace
+
+    return replace(h, problem=info)
+
+
+class _Lazy:
+    """The problem's functions, built (torch) on the first call of any of them."""
+
+    def __init__(self, rebuild: Callable[[], ProblemInfo]):
+        self.rebuild, self.info = rebuild, None
+
+    def function(self, name: str) -> Callable:
+        def call(*args, **kw):
+            if self.info is None:
+                self.info = self.rebuild()
+            return getattr(self.info, name)(*args, **kw)
+
+        call.__name__ = name
+        return call
+
+
+def trim(limit: int | None = None) -> None:
+    """Deletes the entries used longest ago until the folder holds at most `limit` bytes."""
+    limit = limit_bytes() if limit is None else limit
+    try:
+        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in (folder() / "history").glob("*.npz")]
+    except OSError:
+        return
+    total = sum(s for _, s, _ in files)
+    for _, size, p in sorted(files):
+        if total <= limit:
+            break
+        p.unlink(missing_ok=True)
+        total -= size
+
+
+def clear() -> tuple[int, int]:
+    """Empties the cache; returns (files, bytes) removed."""
+    n = b = 0
+    for p in (folder() / "history").glob("*"):
+        try:
+            b += p.stat().st_size
+            p.unlink()
+            n += 1
+        except OSError:
+            pass
+    return n, b
+
+
+# ------------------------------------------------------------------------------------- the hookup
+
+def history(scene: Scene, device: str | None = None, cache: bool = True,
+            notes: Callable[[str], None] | None = None) -> History:
+    """The scene's History: from the cache when it holds one for exactly this simulation, else
+    simulated (after every check, `renderer.checked_plan`) and stored. `notes(text)` hears which."""
+    k = key(scene, device) if cache else None
+    if k is not None:
+        t0 = time.perf_counter()
+        h = load(k, lambda: _problem_info(scene, device))
+        if h is not None:
+            if notes:
+                notes(f"simulation reused from the cache ({time.perf_counter() - t0:.2f} s; --no-cache "
+                      "simulates again)")
+            return h
+    from .renderer import checked_plan
+    from .simulator import simulate
+
+    h = simulate(checked_plan(scene, device))
+    if k is not None:
+        save(h, k)
+    return h
+
+
+def _problem_info(scene: Scene, device: str | None) -> ProblemInfo:
+    from .simulator import plan
+
+    return plan(scene, device).problem.info()

@@ -1,0 +1,156 @@
+"""The simulation cache (animopt.cache): a render after an edit to [render] or the views reuses the History
+(and never imports torch); anything the simulation reads makes a new entry; --no-cache, cache clear, the
+size bound; a Scene pickles."""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from animopt import cache, load_scene
+from animopt.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCENE = """
+title = "cache"
+seed = 3
+[problem]
+type = "line"
+a = 1.5
+b = -2.0
+n = 12
+csv_or_not = 0
+[train]
+steps = 30
+[[optimizer]]
+type = "sgd"
+lr = 0.01
+[[optimizer]]
+type = "adam"
+lr = 0.1
+[render]
+views = ["fit_line", "loss"]
+size = [160, 120]
+fps = 10
+duration = 1.0
+formats = ["png"]
+"""
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("ANIMOPT_CACHE_DIR", str(d))
+    return d
+
+
+def write(path: Path, text: str, csv: bool = False) -> Path:
+    text = text.replace("csv_or_not = 0\n", 'csv = "pts.csv"\n' if csv else "")
+    if csv:
+        text = text.replace("a = 1.5\nb = -2.0\nn = 12\n", "")
+    path.write_text(text)
+    return path
+
+
+def render(scene: Path, out: Path, *extra) -> str:
+    r = CliRunner().invoke(main, ["render", str(scene), "-o", str(out), "-q", *extra])
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def test_a_render_only_edit_reuses_the_simulation(tmp_path, cache_dir):
+    scene = write(tmp_path / "s.toml", SCENE)
+    assert "reused" not in render(scene, tmp_path / "o")
+    assert len(list((cache_dir / "history").glob("*.npz"))) == 1
+    write(scene, SCENE.replace("fps = 10", "fps = 12").replace('"loss"]', '{ type = "loss", scale = "log" }]'))
+    assert "simulation reused from the cache" in render(scene, tmp_path / "o", "--force")
+    assert "reused" not in render(scene, tmp_path / "o", "--force", "--no-cache")
+
+
+@pytest.mark.parametrize("old, new", [("lr = 0.01", "lr = 0.02"), ("steps = 30", "steps = 31"), ("seed = 3", "seed = 4"),
+                                      ('type = "adam"', 'type = "rmsprop"'), ("n = 12", "n = 13")])
+def test_what_the_simulation_reads_changes_the_key(old, new, tmp_path):
+    a = load_scene(write(tmp_path / "a.toml", SCENE))
+    b = load_scene(write(tmp_path / "b.toml", SCENE.replace(old, new)))
+    c = load_scene(write(tmp_path / "c.toml", SCENE.replace("fps = 10", "fps = 24").replace("size = [160, 120]",
+                                                                                        "size = [320, 240]")))
+    assert cache.key(a) != cache.key(b)
+    assert cache.key(a) == cache.key(c)
+    assert cache.key(a) != cache.key(a, device="cpu")
+
+
+def test_data_files_content_is_in_the_key(tmp_path):
+    (tmp_path / "pts.csv").write_text("x,y\n0,1\n1,3\n2,5\n")
+    path = write(tmp_path / "s.toml", SCENE, csv=True)
+    k1 = cache.key(load_scene(path))
+    (tmp_path / "pts.csv").write_text("x,y\n0,1\n1,3\n2,6\n")
+    assert cache.key(load_scene(path)) != k1
+
+
+def test_cached_history_equals_the_simulated_one(tmp_path, cache_dir):
+    from animopt.renderer import _history
+
+    scene = load_scene(write(tmp_path / "s.toml", SCENE))
+    notes = []
+    h1 = _history(scene, None, None, cache=True, notes=notes.append)
+    h2 = _history(scene, None, None, cache=True, notes=notes.append)
+    assert len(notes) == 1 and "reused" in notes[0]
+    for k in ("params", "loss", "grads", "updates", "lr", "diverged_at"):
+        np.testing.assert_array_equal(getattr(h1, k), getattr(h2, k))
+    assert h1.labels == h2.labels and h1.param_names == h2.param_names
+    p1, p2 = h1.problem, h2.problem
+    np.testing.assert_array_equal(p1.data["x"], p2.data["x"])
+    np.testing.assert_allclose(p1.minimum, p2.minimum)
+    pts = np.array([[0.0, 0.0], [1.0, 2.0]])
+    np.testing.assert_allclose(p1.loss_fn(pts), p2.loss_fn(pts))     # rebuilt (torch) on the first call
+
+
+def test_clear_and_the_size_bound(tmp_path, cache_dir, monkeypatch):
+    from animopt.renderer import _history
+
+    for lr in ("0.01", "0.02", "0.03"):
+        _history(load_scene(write(tmp_path / f"s{lr}.toml", SCENE.replace("lr = 0.01", f"lr = {lr}"))), None, None,
+                 cache=True)
+        os.utime(max((cache_dir / "history").glob("*.npz"), key=os.path.getmtime), (1e9 + float(lr) * 1e3,) * 2)
+    files = sorted((cache_dir / "history").glob("*.npz"), key=os.path.getmtime)
+    assert len(files) == 3
+    cache.trim(limit=sum(p.stat().st_size for p in files[1:]))       # room for two: the oldest goes
+    assert sorted((cache_dir / "history").glob("*.npz"), key=os.path.getmtime) == files[1:]
+    r = CliRunner().invoke(main, ["cache", "clear"])
+    assert r.exit_code == 0 and "removed 2" in r.output
+    assert not list((cache_dir / "history").glob("*.npz"))
+
+
+def test_every_bundled_scene_pickles():
+    for f in sorted((ROOT / "scenes").glob("*.toml")):
+        s = load_scene(f)
+        assert pickle.loads(pickle.dumps(s)) == s
+
+
+@pytest.mark.xfail(reason="the declarations of problems and optimizers still import torch (issue 11, part E)")
+def test_a_cached_render_never_imports_torch(tmp_path, cache_dir):
+    scene = write(tmp_path / "s.toml", SCENE)
+    render(scene, tmp_path / "o")
+    write(scene, SCENE.replace("fps = 10", "fps = 8"))
+    code = textwrap.dedent(f"""
+        import sys
+        from animopt.cli import main
+        try:
+            main(["render", {str(scene)!r}, "-o", {str(tmp_path / "o")!r}, "-q", "--force"])
+        except SystemExit as e:
+            assert e.code == 0, e.code
+        heavy = sorted(m for m in ("torch", "sklearn") if m in sys.modules)
+        print("heavy:", heavy)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "ANIMOPT_CACHE_DIR": str(cache_dir)})
+    assert r.returncode == 0, r.stderr
+    assert "simulation reused" in r.stdout and "heavy: []" in r.stdout, r.stdout + r.stderr
