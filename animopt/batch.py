@@ -154,7 +154,9 @@ def render_job(job: Job, output: Path, device: str | None,
         files = render(scene, output, formats=job.formats, device=device, progress=report, notes=notes.append,
                        cache=job.cache)
         names = tuple(f.name for f in files)
-        return result("rendered", "\n".join([", ".join(names), *notes]), files=names)
+        reused = [n for n in notes if n.startswith("simulation reused")]
+        first = ", ".join(names) + (" (simulation reused from the cache)" if reused else "")
+        return result("rendered", "\n".join([first, *(n for n in notes if n not in reused)]), files=names)
     except SceneError as e:
         return result("failed", str(e), bad_input=True)
     except KeyboardInterrupt:

@@ -71,7 +71,7 @@ def test_a_render_only_edit_reuses_the_simulation(tmp_path, cache_dir):
     assert "reused" not in render(scene, tmp_path / "o")
     assert len(list((cache_dir / "history").glob("*.npz"))) == 1
     write(scene, SCENE.replace("fps = 10", "fps = 12").replace('"loss"]', '{ type = "loss", scale = "log" }]'))
-    assert "simulation reused from the cache" in render(scene, tmp_path / "o", "--force")
+    assert "(simulation reused from the cache)" in render(scene, tmp_path / "o", "--force")
     assert "reused" not in render(scene, tmp_path / "o", "--force", "--no-cache")
 
 
