@@ -277,14 +277,15 @@ class Progress:
 
 def plan(files: list[Path], output: Path, formats=None, device=None, force: bool = False,
          cache: Cache | None = None, overrides: tuple[str, ...] = (),
-         simulation_cache: bool = True) -> tuple[list[Job], list[Result]]:
+         simulation_cache: bool = True, quality: str | None = None) -> tuple[list[Job], list[Result]]:
     """Which scenes need rendering (and in which formats); the others are skipped or failed."""
+    from .quality import apply as apply_quality
     from .renderer import outputs
 
     jobs, results, claimed = [], [], {}
     for i, f in enumerate(files):
         try:
-            scene = load_scene(f, overrides=overrides)
+            scene = apply_quality(load_scene(f, overrides=overrides), quality)
             targets = outputs(scene, output, formats)
         except SceneError as e:
             results.append(Result(f, "failed", str(e), bad_input=True))
@@ -307,7 +308,7 @@ def plan(files: list[Path], output: Path, formats=None, device=None, force: bool
 
 def render_many(files: list[Path], output: Path, formats=None, jobs: int | None = None, device=None,
                 force: bool = False, progress: bool = False, overrides: tuple[str, ...] = (),
-                cache: bool = True) -> int:
+                cache: bool = True, quality: str | None = None) -> int:
     """Renders every scene (in `jobs` processes; default: the number of cores); prints a table;
     returns the exit code. `cache`: reuse and store simulations (animopt.cache)."""
     from .encode import remove_stale_temps
@@ -319,7 +320,8 @@ def render_many(files: list[Path], output: Path, formats=None, jobs: int | None 
     results: list[Result] = []
     interrupted = False
     try:
-        todo, results = plan(files, output, formats, device, force, cache, overrides, simulation_cache=cache_sims)
+        todo, results = plan(files, output, formats, device, force, cache, overrides, simulation_cache=cache_sims,
+                             quality=quality)
         n = min(jobs or cores(), len(todo))
         bars = Progress(len(todo), progress)
 

@@ -66,6 +66,14 @@ def set_option(f):
     return click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
 
 
+def quality_option(f):
+    from .quality import NAMES
+
+    return click.option("--quality", type=click.Choice(NAMES), default=None,
+                        help="draft presets: low (half size, 15 fps, fastest encoding), medium (3/4 size, at most "
+                             "24 fps), high (the scene as written, the default)")(f)
+
+
 def _formats(value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
@@ -111,7 +119,8 @@ def main():
 @set_option
 @click.option("--no-cache", "no_cache", is_flag=True, help="simulate again, neither reading nor writing the "
               "simulation cache (animopt cache --help)")
-def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets, no_cache):
+@quality_option
+def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets, no_cache, quality):
     """Render scene files (or folders of them; default: scenes/) into OUTPUT."""
     from .batch import render_many
 
@@ -129,7 +138,8 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress, se
             raise BadInput("\n".join(bad))
     progress = (not quiet) and (show_progress or sys.stderr.isatty())
     code = render_many(files, Path(output), formats=fmts, jobs=jobs, device=device, force=force,
-                       progress=progress, overrides=tuple(sets), cache=not no_cache)
+                       progress=progress, overrides=tuple(sets), cache=not no_cache,
+                       quality=quality)
     sys.exit(code)
 
 
@@ -140,13 +150,16 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress, se
 @click.option("--device", default=None, help="torch device, overriding the scene's")
 @set_option
 @click.option("--no-cache", "no_cache", is_flag=True, help="simulate again, bypassing the simulation cache")
-def still(scene, output, step, device, sets, no_cache):
+@quality_option
+def still(scene, output, step, device, sets, no_cache, quality):
     """Write one frame of SCENE as a PNG, SVG or PDF (by the output's extension)."""
     from .renderer import still as _still
 
     if Path(output).suffix.lower().lstrip(".") not in STILL_SUFFIXES:
         raise BadInput(f"-o {output}: a still is a PNG, SVG or PDF; give a file name ending in .png, .svg or .pdf")
-    sc = _load(scene, sets)
+    from .quality import apply
+
+    sc = apply(_load(scene, sets), quality)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     try:
         path = _still(sc, output, step=step, device=device, cache=not no_cache,
