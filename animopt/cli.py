@@ -249,6 +249,36 @@ def list_(paths):
         sys.exit(2)
 
 
+@main.command()
+@click.argument("scene", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="file to rewrite: a still (.png, .svg, .pdf; default output/<scene>.png) or a clip (.mp4, .gif, ...)")
+@click.option("--step", type=click.IntRange(min=0), default=None, help="step of the still (default: the poster step)")
+@click.option("--device", default=None, help="torch device, overriding the scene's")
+@click.option("--poll", is_flag=True, help="poll the files for changes instead of using watchfiles")
+@set_option
+@quality_option
+def watch(scene, output, step, device, poll, sets, quality):
+    """Render SCENE again each time it, or a data file it reads, is saved: a still of the poster frame by
+    default, or the clip with -o FILE.mp4. Libraries stay loaded and the simulation is cached, so an edit to
+    [render] or the views redraws at once; a bad edit prints its errors and the watch goes on."""
+    from .formats import FORMATS
+    from .watch import watch as _watch
+
+    out = Path(output) if output else Path("output") / f"{Path(scene).stem}.png"
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in STILL_SUFFIXES and suffix not in FORMATS:
+        raise BadInput(f"-o {out}: expected a still (.png, .svg, .pdf) or a clip ({', '.join(FORMATS)})")
+    if not Path(scene).is_file():
+        raise BadInput(f"{scene}: no such file")
+    try:
+        _watch(scene, out, step=step, quality=quality, overrides=_overrides(sets), device=device,
+               echo=lambda line: click.echo(line, err=line.startswith(("animopt:", str(scene) + ":"))),
+               poll=True if poll else None)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
 @main.group()
 def cache():
     """The simulation cache: Histories of scenes, reused by render and still when only [render] or the views
