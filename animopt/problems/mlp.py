@@ -146,6 +146,8 @@ class MLP(Problem):
         self.hidden = tuple(hidden)
         self.shapes = layer_shapes(self.inputs, self.hidden, classes)
         self.param_names = param_names(self.shapes)
+        offsets = np.cumsum([0] + [(i + 1) * o for o, i in self.shapes])
+        self.matrices = tuple((int(at), o, i) for at, (o, i) in zip(offsets, self.shapes))   # weights [out, in] (Muon)
         self.width = max(o for o, _ in self.shapes)
         self.default_init = tuple(float(v) for v in torch_init(self.shapes, init_seed))
         self.minimum = None
