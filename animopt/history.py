@@ -13,7 +13,7 @@ from .info import ProblemInfo
 
 
 OPTIONAL = ("optimizer", "epoch", "batch_idx", "frame_steps",   # arrays a History may lack
-            "momentum", "second_moment", "step_scale")
+            "momentum", "second_moment", "step_scale", "evals", "iterate")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class History:
     momentum: np.ndarray | None = None       # [steps, runs, P] momentum / velocity buffer, gradient units
     second_moment: np.ndarray | None = None  # [steps, runs, P] squared-gradient estimate (v, s, ...)
     step_scale: np.ndarray | None = None     # [steps, runs, P] per-coordinate factor on the gradient
+    evals: np.ndarray | None = None          # [steps, runs] loss evaluations of each update (L-BFGS; others 1)
+    iterate: np.ndarray | None = None        # [steps+1, runs, P] the averaged iterate, where a rule has one:
+    #   schedule-free's x (what .eval() uses; params holds the evaluated point y), ASGD's average; params elsewhere
     problem: ProblemInfo | None = field(default=None, compare=False)
 
     @property

@@ -79,6 +79,10 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
         raise SceneError.one(f, "train.dtype", "the 'mps' device has no float64; use dtype = \"float32\"")
     ctx = BuildCtx(seed=scene.seed, base_dir=scene.base_dir, device=dev, dtype=dtype, file=f)
     problem = PROBLEMS[scene.problem.type].build(dict(scene.problem.options), ctx)
+    for o in scene.optimizers:
+        if o.type == "muon" and not getattr(problem, "matrices", ()):
+            raise SceneError.one(f, f"optimizer[{o.index}].type", f"muon updates weight matrices, and a "
+                                 f"'{scene.problem.type}' problem has none; use it on 'linear' or 'classifier'")
     P = len(problem.param_names)
     runs = expand(scene, P, tuple(problem.default_init))
     tr = scene.train
@@ -243,6 +247,7 @@ def _simulate(p: Plan) -> History:
     active = torch.as_tensor(np.arange(S)[:, None] < p.run_steps[None, :], device=dev)  # [S, R]
 
     groups = []   # (slice, transform, state) per optimizer entry
+    full = []     # per group: the rule reads Ctx.loss / Ctx.evaluate and reports the next point (zoo rules)
     start = 0
     x0 = torch.tensor([r.init for r in runs], dtype=dt, device=dev)
     while start < R:
@@ -251,8 +256,11 @@ def _simulate(p: Plan) -> History:
             stop += 1
         sub = runs[start:stop]
         hp = {k: _hparams_tensor(sub, k, dt, dev) for k in sub[0].hparams}
+        if sub[0].type == "muon":
+            hp["_matrices"] = tuple(prob.matrices)
         tr = OPTIMIZERS[sub[0].type].build(hp)
         groups.append((slice(start, stop), tr, tr.init(x0[start:stop])))
+        full.append(OPTIMIZERS[sub[0].type].records)
         start = stop
 
     idx, w, batch_keep = _batches(p)
@@ -273,6 +281,27 @@ def _simulate(p: Plan) -> History:
     H_buf = {b: torch.full((S, R, P), math.nan, dtype=dt, device=dev) for b in buffers_wanted(sc.render)}
     recording = bool(H_buf) and "record" in Ctx._fields
     H_params[0] = x0
+    any_full = any(full)
+    H_evals = H_iter = None           # evaluations per update (L-BFGS), averaged iterates (schedule-free, ASGD)
+    has_iter = np.zeros(R, dtype=bool)
+
+    def _evaluator(t: int, start: int):
+        """Loss and gradient of some runs (rows of a group starting at `start`) at other points, on
+        update t's minibatch: L-BFGS's extra evaluations (no gradient noise)."""
+        def evaluate(pts, rows):
+            gi = rows + start
+            bi = None if idx is None else idx[t][gi]
+            bw = None if w is None else w[t][gi]
+            if loss_and_grad is not None:
+                Lx, G = loss_and_grad(pts, bi, bw)
+                return Lx.detach(), G
+            with torch.enable_grad():
+                xg = pts.detach().requires_grad_(True)
+                Lx = prob.loss(xg, bi, bw)
+                (G,) = torch.autograd.grad(Lx.sum(), xg)
+            return Lx.detach(), G
+        return evaluate
+
     diverged = torch.full((R,), -1, dtype=torch.long, device=dev)
     x = x0
     for t in range(S):
@@ -287,14 +316,29 @@ def _simulate(p: Plan) -> History:
                 eps = torch.randn((noise_block, R, P), generator=gen, dtype=dt).to(dev)
             g = g + noise * eps[t % noise_block]
         ctx_lr = lr[t]
-        if recording:
+        nexts = []
+        if recording or any_full:
             u = torch.empty_like(g)
             for i, (sl, tr, state) in enumerate(groups):
-                rec: dict = {}
-                u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1, record=rec))
+                rec = {} if recording or full[i] else None
+                extra = (L.detach()[sl], _evaluator(t, sl.start)) if full[i] else (None, None)
+                u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1, *extra, record=rec))
                 for b, H in H_buf.items():
                     if b in rec:
                         H[t, sl] = rec[b]
+                if full[i]:
+                    if "next" in rec:
+                        nexts.append((sl, rec["next"]))
+                    if "evals" in rec:
+                        if H_evals is None:
+                            H_evals = torch.ones((S, R), dtype=torch.long)
+                        H_evals[t, sl] = rec["evals"].cpu()
+                    if "iterate" in rec:
+                        if H_iter is None:
+                            H_iter = torch.full((S + 1, R, P), math.nan, dtype=dt, device=dev)
+                            H_iter[0] = x0
+                        H_iter[t + 1, sl] = rec["iterate"]
+                        has_iter[sl] = True
                 groups[i] = (sl, tr, state)
         elif len(groups) == 1:
             sl, tr, state = groups[0]
@@ -306,6 +350,9 @@ def _simulate(p: Plan) -> History:
                 u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
                 groups[i] = (sl, tr, state)
         x_new = x - ctx_lr * u
+        if nexts:                      # rules that give their new point exactly (the reference's, bit for bit)
+            for sl, v in nexts:
+                x_new[sl] = v
         # divergence: the loss at step t, or the parameters of step t+1, non-finite or past the threshold
         running = (diverged < 0) & active[t]
         Ld = L.detach()
@@ -338,6 +385,13 @@ def _simulate(p: Plan) -> History:
         updates[k:, r] = np.nan
         for b in buffers.values():
             b[k:, r] = np.nan
+    if H_iter is not None:
+        iterate = H_iter.cpu().numpy()
+        iterate[:, ~has_iter] = params[:, ~has_iter]
+        iterate[np.isnan(params)] = np.nan
+        buffers["iterate"] = iterate
+    if H_evals is not None:
+        buffers["evals"] = H_evals.numpy()
     lr_np = lr_np.copy()
     epoch = None
     if prob.n is not None and len(set(p.steps_per_epoch.values())) == 1:   # one epoch length for all runs

@@ -18,11 +18,20 @@ State = Any
 
 class Ctx(NamedTuple):
     """What a transform may read besides the gradient: the parameters, the learning rate used by this
-    update (`[R, 1]`) and the update index `t` (1 for the first update)."""
+    update (`[R, 1]`) and the update index `t` (1 for the first update); the simulator also gives the
+    loss, a batched `evaluate` and a `record` dict to write into."""
 
     params: Tensor
     lr: Tensor
     t: int
+    # optional, for rules that need more than the gradient:
+    loss: Tensor | None = None                      # [R] loss at `params` (the gradient's minibatch)
+    evaluate: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
+    # evaluate(points [n, P], rows [n] long): (loss [n], gradient [n, P]) of those runs at other points,
+    # on this update's minibatch (L-BFGS line searches)
+    record: dict | None = None                      # what a rule reports besides the direction:
+    # "evals" [R] function evaluations of this update, "iterate" [R, P] its averaged/eval point,
+    # "next" [R, P] the new parameters exactly (x - lr*u up to rounding; the simulator takes them)
 
 
 class Transform(NamedTuple):
@@ -64,6 +73,10 @@ class OptimizerDef:
     build: Callable[[dict[str, Any]], Transform]
     check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
     needs_positive_lr: Callable[[dict[str, Any]], bool] = field(default=lambda values: False)
+    doc: str = ""                       # one line for the scene reference: the reference implementation, caveats
+    twin: str | None = None             # torch.optim class it equals (compare = "torch"), e.g. "SGD"
+    records: bool = False               # the rule reads Ctx.loss / Ctx.evaluate and writes Ctx.record
+    #                                     ("next", "evals", "iterate"): the simulator gives them every update
 
 
 @dataclass(frozen=True)

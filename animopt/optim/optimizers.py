@@ -6,6 +6,7 @@ average of the seeds) or "keras" (Keras' velocity form).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..spec import Field, Sweep
@@ -160,3 +161,186 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in (
         1e-3, betas=_betas(), eps=EPS, weight_decay=WD, decoupled_weight_decay=DECOUPLED),
         _adaptive(_radam_scale)),
 )}
+
+
+# --- the rest of torch.optim's dense optimizers, and newer rules (animopt/optim/zoo.py, lbfgs.py) ---
+
+from . import zoo as Z                  # noqa: E402
+from .lbfgs import lbfgs as _lbfgs     # noqa: E402
+
+
+def _on(doc="") -> Field:
+    return Field("bool", default=True, doc=doc)
+
+
+def _pair(default, doc, **kw) -> Field:
+    return Field("numbers", default=default, length=len(default), sweep=True, doc=doc, **kw)
+
+
+def _int(default, doc="", **kw) -> Field:
+    return Field("int", default=default, doc=doc, **kw)
+
+
+def _pos_lr(values) -> bool:
+    return True
+
+
+def _rprop_check(v):
+    errs = []
+    for lo, hi in values(v["etas"]):
+        if not 0 < lo < 1 < hi:
+            errs.append(("etas", f"expected 0 < etaminus < 1 < etaplus, got [{lo:g}, {hi:g}]"))
+    for lo, hi in values(v["step_sizes"]):
+        if not 0 <= lo <= hi:
+            errs.append(("step_sizes", f"expected 0 <= min <= max, got [{lo:g}, {hi:g}]"))
+    return errs
+
+
+WD_DECOUPLE = _on("decoupled weight decay (params *= 1 - lr*wd) instead of adding wd*params to the gradient")
+FIXED_DECAY = _flag("decoupled decay params *= 1 - wd, not scaled by the learning rate")
+
+SF_FIELDS = {
+    "weight_decay": _num(0.0, ge=0, doc="wd * y added to the gradient"),
+    "warmup_steps": _int(0, ge=0, doc="linear warmup of the rate over this many updates"),
+    "r": _num(0.0, ge=0, doc="averaging weight grows as (k+1)^r"),
+    "weight_lr_power": _num(2.0, ge=0, doc="averaging weight grows as lr_max^weight_lr_power"),
+}
+
+MUON_FIELDS = {
+    "lr": _lr(1e-3),
+    "weight_decay": _num(0.1, ge=0, doc="decoupled, on the matrices: params *= 1 - lr*wd"),
+    "momentum": _num(0.95, ge=0, lt=1, doc="buf = lerp(buf, g, 1 - momentum)"),
+    "nesterov": _on("orthogonalise lerp(g, buf, momentum) instead of buf"),
+    "ns_coefficients": Field("numbers", default=Z.NS, length=3, doc="(a, b, c) of the Newton-Schulz polynomial"),
+    "eps": _num(1e-7, gt=0, doc="the matrix is divided by max(norm, eps)"),
+    "ns_steps": _int(5, ge=1, lt=100, doc="Newton-Schulz iterations (in bfloat16, as torch)"),
+    "adjust_lr_fn": Field("str", default="original", choices=("original", "match_rms_adamw"),
+                          doc='"original": lr * sqrt(max(1, rows/cols)); "match_rms_adamw": 0.2 * lr * sqrt(max(rows, cols))'),
+    "fallback": Field("str", default="adamw", choices=("adamw",),
+                      doc="the optimizer of every parameter that is not in a weight matrix (biases)"),
+    "fallback_lr": _num(1e-3, gt=0, doc="its learning rate (a schedule scales it as it scales lr)"),
+    "fallback_betas": _pair((0.9, 0.999), "its [beta1, beta2]", ge=0, lt=1),
+    "fallback_eps": _num(1e-8, gt=0, doc="its eps"),
+    "fallback_weight_decay": _num(1e-2, ge=0, doc="its decoupled weight decay"),
+}
+
+
+def _muon(hp):
+    return Z.muon(hp, tuple(hp.get("_matrices") or ()))
+
+
+def _lion(hp):
+    b1, b2 = hp["betas"]
+    return Z.lion(b1, b2, hp["weight_decay"], hp["decoupled_weight_decay"], hp["lr"])
+
+
+def _adafactor(hp):
+    return Z.adafactor(hp["beta2_decay"], hp["d"], hp["eps"], hp["weight_decay"], hp["maximize"])
+
+
+ZOO = (
+    OptimizerDef("rprop", "Rprop", _fields(
+        1e-2, etas=_pair((0.5, 1.2), "[etaminus, etaplus]: step-size factors after a sign flip / no flip"),
+        step_sizes=_pair((1e-6, 50.0), "[min, max] step size", ge=0)),
+        lambda hp: Z.rprop(hp["etas"], hp["step_sizes"], hp["maximize"]), _rprop_check, _pos_lr,
+        doc="torch.optim.Rprop; lr is the first step size (a schedule changes nothing after the first update)",
+        twin="Rprop"),
+    OptimizerDef("asgd", "ASGD", _fields(
+        1e-2, lambd=_num(1e-4, ge=0, doc="decay term"), alpha=_num(0.75, doc="power of the eta update"),
+        t0=_num(1e6, ge=0, doc="update at which averaging starts"), weight_decay=WD),
+        lambda hp: Z.asgd(hp["lambd"], hp["alpha"], hp["t0"], hp["weight_decay"], hp["maximize"]),
+        needs_positive_lr=_pos_lr,
+        doc="torch.optim.ASGD; its average (ax) is recorded as the History's `iterate`", twin="ASGD"),
+    OptimizerDef("adafactor", "Adafactor", _fields(
+        1e-2, beta2_decay=_num(-0.8, le=0, doc="1 - beta2_t = t^beta2_decay"),
+        eps=Field("numbers", length=2, ge=0, doc="[eps1, eps2]; default [machine epsilon of the dtype, 1e-3] "
+                                                 "(torch's (None, 1e-3))"),
+        d=_num(1.0, ge=1, doc="clipping threshold of the update's rms"),
+        weight_decay=_num(0.0, ge=0, doc="decoupled: params *= 1 - lr*wd")),
+        _adafactor,
+        doc="torch.optim.Adafactor, the parameters as one vector (unfactored second moment)", twin="Adafactor"),
+    OptimizerDef("lbfgs", "L-BFGS", {
+        "lr": _lr(1.0),
+        "max_iter": _int(20, ge=1, doc="iterations per update (one update = one step() of torch's LBFGS)"),
+        "max_eval": _int(None, ge=1, doc="function evaluations per update (default: max_iter * 5 // 4)"),
+        "tolerance_grad": _num(1e-7, ge=0, doc="stop when max |g| is at most this"),
+        "tolerance_change": _num(1e-9, ge=0, doc="stop when the step or the loss changes less"),
+        "history_size": _int(100, ge=1, doc="updates kept for the inverse-Hessian estimate"),
+        "line_search_fn": Field("str", default="none", choices=("none", "strong_wolfe"),
+                                doc="torch's None (fixed step lr) or \"strong_wolfe\""),
+    }, _lbfgs, needs_positive_lr=_pos_lr,
+        doc="torch.optim.LBFGS: each update is one step() (several evaluations of the loss on the update's "
+            "minibatch, recorded as the History's `evals`; grad_noise reaches only the first)", twin="LBFGS"),
+    OptimizerDef("muon", "Muon", MUON_FIELDS, _muon,
+                 doc="torch.optim.Muon on the problem's weight matrices (W of `linear` and `classifier`, inputs x "
+                     "outputs), torch.optim.AdamW with the fallback_* keys on the other parameters (biases); a problem "
+                     "without matrices is an error", twin="Muon"),
+    OptimizerDef("lion", "Lion", {
+        "lr": _lr(1e-4),
+        "betas": _pair((0.9, 0.99), "[beta1, beta2]: interpolation of the sign's input, decay of the momentum", ge=0, le=1),
+        "weight_decay": _num(0.0, ge=0, doc="decoupled: params *= 1 - lr*wd"),
+        "decoupled_weight_decay": _flag("divide weight_decay by the initial lr"),
+    }, _lion, doc="lion-pytorch's Lion: the sign of an interpolated momentum"),
+    OptimizerDef("adabelief", "AdaBelief", {
+        "lr": _lr(1e-3), "betas": _betas(), "weight_decay": _num(0.0, ge=0, doc="weight decay"),
+        "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
+        "rectify": _flag("RAdam's rectification"),
+        "n_sma_threshold": _int(5, ge=0, doc="rectify: adaptive steps once the SMA length reaches this"),
+        "degenerated_to_sgd": _on("rectify: momentum SGD steps before the threshold (else none)"),
+        "ams_bound": _flag("use the running maximum of the second moment"),
+        "eps": _num(1e-16, ge=0, doc="added to the variance each step and to the denominator"),
+        "maximize": MAXIMIZE,
+    }, lambda hp: Z.adabelief(hp), doc="pytorch-optimizer's AdaBelief: Adam over the gradient's deviation from its mean"),
+    OptimizerDef("lamb", "LAMB", {
+        "lr": _lr(1e-3), "betas": _betas(), "weight_decay": _num(0.0, ge=0, doc="weight decay"),
+        "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
+        "grad_averaging": _on("m = b1*m + (1-b1)*g (else + g)"),
+        "adam": _flag("no trust ratio (plain Adam-style step)"),
+        "eps": _num(1e-6, ge=0, doc="added to the denominator and the update's norm"),
+        "maximize": MAXIMIZE,
+    }, lambda hp: Z.lamb(hp), doc="pytorch-optimizer's Lamb; the trust ratio over the run's whole parameter vector "
+                                   "(its rectify and pre_norm options are not offered)"),
+    OptimizerDef("yogi", "Yogi", {
+        "lr": _lr(1e-2), "betas": _betas(),
+        "initial_accumulator": _num(1e-6, doc="starting value of both moments"),
+        "weight_decay": _num(0.0, ge=0, doc="weight decay"),
+        "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
+        "eps": _num(1e-3, ge=0, doc="added to the denominator"), "maximize": MAXIMIZE,
+    }, lambda hp: Z.yogi(hp), doc="pytorch-optimizer's Yogi: an additive second-moment update"),
+    OptimizerDef("ademamix", "AdEMAMix", {
+        "lr": _lr(1e-3),
+        "betas": _pair((0.9, 0.999, 0.9999), "[beta1, beta2, beta3]: fast EMA, second moment, slow EMA", ge=0, lt=1),
+        "weight_decay": _num(0.0, ge=0, doc="weight decay"),
+        "weight_decouple": _flag("decoupled weight decay (params *= 1 - lr*wd) instead of L2"),
+        "fixed_decay": FIXED_DECAY,
+        "alpha": _num(5.0, ge=0, doc="weight of the slow EMA"),
+        "t_alpha_beta3": _num(None, gt=0, doc="updates over which alpha and beta3 warm up (default: none)"),
+        "eps": _num(1e-8, ge=0, doc="added to the denominator"), "maximize": MAXIMIZE,
+    }, lambda hp: Z.ademamix(hp), doc="pytorch-optimizer's AdEMAMix: Adam plus a slow gradient EMA"),
+    OptimizerDef("prodigy", "Prodigy", {
+        "lr": _lr(1.0), "betas": _betas(),
+        "beta3": _num(None, ge=0, le=1, doc="decay of the d estimate's sums (default: sqrt(beta2))"),
+        "d0": _num(1e-6, gt=0, doc="initial distance estimate"),
+        "d_coef": _num(1.0, gt=0, doc="multiplies the estimate"),
+        "growth_rate": _num(float("inf"), gt=0, doc="d grows at most by this factor per update"),
+        "weight_decay": _num(0.0, ge=0, doc="weight decay (pytorch-optimizer applies the coupled form after the "
+                                          "moments, where it has no effect)"),
+        "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
+        "bias_correction": _flag("Adam's bias correction in the rate"),
+        "safeguard_warmup": _flag("use d instead of d*lr in the s sum"),
+        "eps": _num(1e-8, gt=0, doc="d*eps added to the denominator"), "maximize": MAXIMIZE,
+    }, lambda hp: Z.prodigy(hp), doc="pytorch-optimizer's Prodigy, one parameter group per run: the step size d "
+                                     "is learned; lr multiplies it"),
+    OptimizerDef("schedule_free_sgd", "Schedule-Free SGD", {
+        "lr": _lr(1.0), "momentum": _num(0.9, gt=0, lt=1, doc="interpolation y = lerp(z, x, momentum)"),
+        **SF_FIELDS,
+    }, lambda hp: Z.schedule_free(hp, adam=False),
+        doc="schedulefree's SGDScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
+            "averaged iterate x (what .eval() uses) is recorded as the History's `iterate`"),
+    OptimizerDef("schedule_free_adamw", "Schedule-Free AdamW", {
+        "lr": _lr(0.0025), "betas": _betas(), "eps": EPS, **SF_FIELDS,
+    }, lambda hp: Z.schedule_free(hp, adam=True),
+        doc="schedulefree's AdamWScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
+            "averaged iterate x is recorded as the History's `iterate`"),
+)
+OPTIMIZERS.update({o.name: replace(o, records=True) for o in ZOO})

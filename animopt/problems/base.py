@@ -37,6 +37,7 @@ class Problem:
     minimum: np.ndarray | None = None
     true_params: np.ndarray | None = None
     window: np.ndarray | None = None      # [P, 2]
+    matrices: tuple = ()                  # weight matrices in the parameter vector: (offset, rows, cols), row-major (Muon)
 
     def loss(self, params: Tensor, idx: Tensor | None = None, weight: Tensor | None = None) -> Tensor:
         raise NotImplementedError

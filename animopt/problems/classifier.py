@@ -30,6 +30,7 @@ class Classifier(Problem):
         self.n, self.features = X.shape
         self.classes, self.kind = classes, loss
         self.param_names = weight_names(self.features, classes)
+        self.matrices = ((0, self.features, classes),)
         onehot = np.eye(classes)[self._y]
         self.X = torch.as_tensor(self._X, dtype=ctx.dtype, device=ctx.device)
         self.y = torch.as_tensor(self._y, device=ctx.device)

@@ -26,6 +26,7 @@ class Linear(Problem):
         self.n, self.inputs = X.shape
         self.outputs = Y.shape[1]
         self.param_names = weight_names(self.inputs, self.outputs)
+        self.matrices = ((0, self.inputs, self.outputs),)
         self.X = torch.as_tensor(self._X, dtype=ctx.dtype, device=ctx.device)
         self.Y = torch.as_tensor(self._Y, dtype=ctx.dtype, device=ctx.device)
         A = np.hstack([self._X, np.ones((self.n, 1))])
