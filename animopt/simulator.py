@@ -190,7 +190,7 @@ def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.n
 def _hparams_tensor(runs: list[Run], key: str, dtype, device):
     vals = [r.hparams[key] for r in runs]
     v0 = vals[0]
-    if isinstance(v0, bool) or isinstance(v0, str) or v0 is None:
+    if isinstance(v0, (bool, str, dict)) or v0 is None:     # dict: a table of arguments (type = "torch")
         return v0
     if isinstance(v0, tuple):
         arr = torch.tensor(vals, dtype=dtype, device=device)    # [R, k]

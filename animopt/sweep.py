@@ -57,6 +57,16 @@ def entry_settings(spec: OptimizerSpec) -> dict[str, str]:
     return out
 
 
+def type_label(spec: OptimizerSpec) -> str:
+    """The optimizer's name: `Adam`; for `type = "torch"` its class and package, `Rprop (torch.optim)`."""
+    from .optim import OPTIMIZERS
+
+    if spec.type == "torch" and isinstance(spec.hparams.get("class"), str):
+        mod, _, cls = spec.hparams["class"].rpartition(".")
+        return f"{cls} ({mod})"
+    return OPTIMIZERS[spec.type].label
+
+
 def entry_labels(optimizers) -> list[str]:
     """The name of each [[optimizer]] entry: its `label`, else its optimizer's name, followed, when
     other unlabelled entries have the same type, by the settings that tell it apart from them:
@@ -64,9 +74,9 @@ def entry_labels(optimizers) -> list[str]:
     (`describe_entry`)."""
     from .optim import OPTIMIZERS
 
-    labels = [o.label or OPTIMIZERS[o.type].label for o in optimizers]
-    for type_ in dict.fromkeys(o.type for o in optimizers):
-        group = [i for i, o in enumerate(optimizers) if o.type == type_ and not o.label]
+    labels = [o.label or type_label(o) for o in optimizers]
+    for name in dict.fromkeys(labels):      # entries of one optimizer (for type "torch": of one class)
+        group = [i for i, o in enumerate(optimizers) if labels[i] == name and not o.label]
         if len(group) < 2:
             continue
         settings = {i: entry_settings(optimizers[i]) for i in group}
@@ -92,7 +102,7 @@ def describe_entry(spec: OptimizerSpec) -> str:
     runs = int(np.prod([len(spec.hparams[k]) for k in swept])) if swept else 1
     if runs > 1:
         parts.append(f"{runs} runs over " + " x ".join(swept))
-    return f"{spec.label or OPTIMIZERS[spec.type].label} ({', '.join(parts)})"
+    return f"{spec.label or type_label(spec)} ({', '.join(parts)})"
 
 
 def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list[tuple[float, ...] | None]:

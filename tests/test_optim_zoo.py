@@ -492,4 +492,98 @@ views = ["loss"]
 
 
 def test_every_zoo_optimizer_is_tested():
-    assert set(CASES) | {"lbfgs", "muon"} == {n for n, o in OPTIMIZERS.items() if o.records}
+    assert set(CASES) | {"lbfgs", "muon", "torch"} == {n for n, o in OPTIMIZERS.items() if o.records}
+
+
+# --- type = "torch": the installed class itself --------------------------------------------------
+
+def test_torch_class_runs_the_real_class():
+    """type = "torch" runs the class, one instance per run: equal to our batched rules to the bit, the
+    lr swept and scheduled through the param groups, LBFGS with its closure (evaluations recorded)."""
+    text = """
+[problem]
+type = "rosenbrock"
+[train]
+steps = 60
+init = [-1.2, 1.0]
+[[optimizer]]
+type = "torch"
+class = "torch.optim.Rprop"
+lr = [0.001, 0.01]
+args = { etas = [0.4, 1.3] }
+[[optimizer]]
+type = "rprop"
+lr = [0.001, 0.01]
+etas = [0.4, 1.3]
+[[optimizer]]
+type = "torch"
+class = "torch.optim.LBFGS"
+lr = 0.05
+args = { line_search_fn = "strong_wolfe", history_size = 5 }
+[[optimizer]]
+type = "lbfgs"
+lr = 0.05
+line_search_fn = "strong_wolfe"
+history_size = 5
+[[optimizer]]
+type = "torch"
+class = "torch.optim.Adam"
+lr = 0.01
+schedule = { type = "cosine" }
+[[optimizer]]
+type = "adam"
+lr = 0.01
+schedule = { type = "cosine" }
+[render]
+views = ["loss"]
+"""
+    h = animopt.simulate(parse_scene(text))
+    assert h.labels[:4] == ("Rprop (torch.optim) lr=0.001", "Rprop (torch.optim) lr=0.01", "Rprop lr=0.001", "Rprop lr=0.01")
+    for a, b in ((0, 2), (1, 3), (4, 5)):
+        np.testing.assert_array_equal(h.params[:, a], h.params[:, b])
+    np.testing.assert_array_equal(h.evals[:, 4], h.evals[:, 5])
+    assert h.evals[:, 4].max() > 1
+    assert rel_err(h.params[:, 6], h.params[:, 7]) < TOL
+
+
+@pytest.mark.parametrize("cls", ["pytorch_optimizer.Prodigy", "schedulefree.SGDScheduleFree", "lion_pytorch.Lion"])
+def test_torch_class_from_the_other_packages(cls):
+    mod = cls.split(".")[0]
+    pytest.importorskip(mod, reason=f"reference package '{mod}' is not installed")
+    ours = {"pytorch_optimizer.Prodigy": "prodigy", "schedulefree.SGDScheduleFree": "schedule_free_sgd",
+            "lion_pytorch.Lion": "lion"}[cls]
+    text = f"""
+[problem]
+type = "quadratic"
+[train]
+steps = 50
+init = [1.0, 2.0]
+[[optimizer]]
+type = "torch"
+class = "{cls}"
+lr = 0.05
+[[optimizer]]
+type = "{ours}"
+lr = 0.05
+[render]
+views = ["loss"]
+"""
+    h = animopt.simulate(parse_scene(text))
+    assert rel_err(h.params[:, 0], h.params[:, 1]) < TOL
+
+
+@pytest.mark.parametrize("lines, key, words", [
+    ('class = "os.system"', "optimizer[0].class", "only optimizer classes of torch.optim"),
+    ('class = "torch.nn.Linear"', "optimizer[0].class", "only optimizer classes"),
+    ('class = "torch.optim.lr_scheduler.StepLR"', "optimizer[0].class", "not a subclass of torch.optim.Optimizer"),
+    ('class = "torch.optim.Nope"', "optimizer[0].class", "torch.optim has no 'Nope'"),
+    ('class = "Rprop"', "optimizer[0].class", "expected a class name"),
+    ('class = "torch.optim.SGD"\nargs = { momentun = 0.9 }', "optimizer[0].args.momentun", "did you mean 'momentum'"),
+    ('class = "torch.optim.SGD"\nargs = { lr = 0.9 }', "optimizer[0].args.lr", "give lr on the entry"),
+    ('args = { momentum = 0.9 }', "optimizer[0].class", "missing"),
+])
+def test_torch_class_errors_name_the_key(lines, key, words):
+    text = f'[problem]\ntype = "rosenbrock"\n[train]\nsteps = 5\n[[optimizer]]\ntype = "torch"\n{lines}\n'
+    with pytest.raises(animopt.SceneError) as e:
+        parse_scene(text)
+    assert any(k == key and words in m for _, k, m in e.value.problems), e.value.problems

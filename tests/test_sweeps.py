@@ -116,8 +116,8 @@ def test_every_optimizer_style_and_schedule_in_one_scene_through_the_cli(tmp_pat
                  "onecycle": ", pct_start = 0.2", "linear": "", "polynomial": ", total_iters = 40",
                  "inverse_time": ", decay = 0.1"}
     assert set(schedules) == set(SCHEDULES)
-    # muon needs weight matrices, which a line has not (tests/test_optim_zoo.py runs it on a linear model)
-    entries = [f'[[optimizer]]\ntype = "{name}"\nlr = 0.01' for name in OPTIMIZERS if name not in ("sgd", "muon")]
+    # muon needs weight matrices, which a line has not, "torch" a class (both in tests/test_optim_zoo.py)
+    entries = [f'[[optimizer]]\ntype = "{name}"\nlr = 0.01' for name in OPTIMIZERS if name not in ("sgd", "muon", "torch")]
     entries += [f'[[optimizer]]\ntype = "sgd"\nlr = 0.01\nmomentum = [0.5, 0.9]\nmomentum_style = "{s}"'
                 f'\nnesterov = {"false" if s == "ema" else "true"}' for s in ("torch", "ema", "keras")]
     entries += [f'[[optimizer]]\ntype = "sgd"\nlr = 0.01\nmomentum = 0.9\n'
@@ -128,7 +128,7 @@ def test_every_optimizer_style_and_schedule_in_one_scene_through_the_cli(tmp_pat
     res = CliRunner().invoke(main, ["simulate", str(path), "-o", str(tmp_path / "h.npz")])
     assert res.exit_code == 0, res.output
     h = animopt.History.load(tmp_path / "h.npz")
-    n = len(OPTIMIZERS) - 2 + 6 + len(schedules) + 2      # two sweeps of schedule numbers add a run each
+    n = len(OPTIMIZERS) - 3 + 6 + len(schedules) + 2      # two sweeps of schedule numbers add a run each
     assert h.runs == n and f"{n} runs" in res.output
     assert np.all(np.isfinite(h.params)) and np.all(h.loss[-1] < h.loss[0])
     assert set(h.hparams) >= {"momentum", "schedule.milestones", "schedule.gamma"}

@@ -331,16 +331,30 @@ ZOO = (
         "eps": _num(1e-8, gt=0, doc="d*eps added to the denominator"), "maximize": MAXIMIZE,
     }, lambda hp: Z.prodigy(hp), doc="pytorch-optimizer's Prodigy, one parameter group per run: the step size d "
                                      "is learned; lr multiplies it"),
-    OptimizerDef("schedule_free_sgd", "Schedule-Free SGD", {
+    OptimizerDef("schedule_free_sgd", "Schedule-Free SGD (evaluated y)", {
         "lr": _lr(1.0), "momentum": _num(0.9, gt=0, lt=1, doc="interpolation y = lerp(z, x, momentum)"),
         **SF_FIELDS,
     }, lambda hp: Z.schedule_free(hp, adam=False),
         doc="schedulefree's SGDScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
             "averaged iterate x (what .eval() uses) is recorded as the History's `iterate`"),
-    OptimizerDef("schedule_free_adamw", "Schedule-Free AdamW", {
+    OptimizerDef("schedule_free_adamw", "Schedule-Free AdamW (evaluated y)", {
         "lr": _lr(0.0025), "betas": _betas(), "eps": EPS, **SF_FIELDS,
     }, lambda hp: Z.schedule_free(hp, adam=True),
         doc="schedulefree's AdamWScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
             "averaged iterate x is recorded as the History's `iterate`"),
+)
+from . import external as X          # noqa: E402
+from ..spec import REQUIRED           # noqa: E402
+
+ZOO += (
+    OptimizerDef("torch", "torch", {
+        "lr": _lr(1e-3),
+        "class": Field("str", default=REQUIRED, doc='the optimizer class: "torch.optim.Rprop", or a class of '
+                       "pytorch_optimizer, schedulefree or lion_pytorch (a subclass of torch.optim.Optimizer)"),
+        "args": Field("table", default={}, doc="its other constructor keys (`lr` is the entry's, not an arg), "
+                      "e.g. { etas = [0.4, 1.3] }"),
+    }, X.torch_class, X.check,
+        doc="any installed optimizer class, run as it is: one instance per run and a Python loop over runs each "
+            "update, so slower than the batched rules; a class whose step() needs a closure (LBFGS) gets one"),
 )
 OPTIMIZERS.update({o.name: replace(o, records=True) for o in ZOO})
