@@ -291,10 +291,11 @@ def test_state_arrows_share_one_scale_and_the_update_ends_on_the_next_point():
         assert np.allclose(np.c_[st.quivers["gradient"].U, st.quivers["gradient"].V] / f, -h.lr[5, :, None] * h.grads[5])
         hidden = np.asarray(st.quivers["momentum"].Umask) | np.zeros(2, bool)
         assert not hidden[0] and hidden[1]                               # RMSprop without momentum has none
-        x, y = st.ellipses[1].get_data()                                 # the update's tip lies on the ellipse
-        a, b = st.scaling[5, 1] * f
+        a, b = st.scaling[5, 1] * f          # the ellipse: the scales' ratio, the step's length on average
         tip = (h.params[6, 1] - h.params[5, 1]) * f
-        assert (tip[0] / a) ** 2 + (tip[1] / b) ** 2 == pytest.approx(1.0, rel=1e-6)
+        assert max(a, b) == pytest.approx(np.linalg.norm(tip))
+        assert a / b == pytest.approx(h.step_scale[5, 1, 0] / h.step_scale[5, 1, 1])
+        assert len(st.ellipses[1].get_data()[0]) == 48
         assert len(st.ellipses[0].get_data()[0]) == 0                   # SGD: no step scale
         c.frame(h.steps)
         assert np.asarray(q.Umask).all()                         # no step from the last point
@@ -337,3 +338,66 @@ def test_update_view_renders_and_changes_each_frame():
     bad = parse_scene(ALL_TYPES.format(optimizers='[[optimizer]]\ntype = "sgd"\nlr = 0.05', run='"Adma"'), "s.toml")
     msg = errors_of(bad, simulate=True)
     assert "render.views[1].run" in msg and "no run labelled 'Adma'" in msg
+
+
+EVERY_KEY = """
+title = "Every teaching key"
+[problem]
+type = "quadratic"
+gammas = [10, 1]
+[train]
+steps = 20
+init = [-1.5, 2.0]
+[[optimizer]]
+type = "sgd"
+label = "Momentum"
+lr = 0.05
+momentum = 0.8
+[[optimizer]]
+type = "adam"
+label = "Adam"
+lr = 0.1
+[render]
+views = [[{ type = "contour", state = ["gradient", "momentum", "update", "scaling"], state_scale = 2 },
+          { type = "surface", state = ["gradient", "update", "scaling"], resolution = 24 }],
+         [{ type = "update", run = "Adam", title = "Adam", fontsize = 9 }, "loss"]]
+size = [480, 320]
+fps = 10
+frames = 12
+formats = ["mp4"]
+[[render.caption]]
+text = "a figure caption with $\\\\beta$"
+at_time = 0.0
+until_time = 1.0
+where = "top"
+[[render.caption]]
+text = "in the loss panel"
+at = 2
+until = 12
+panel = 3
+where = "bottom left"
+[[render.caption]]
+text = "Adam is here"
+at = 4
+panel = "contour"
+where = "head:Adam"
+[[render.pause]]
+step = 4
+seconds = 0.5
+[[render.slow]]
+from = 5
+to = 10
+factor = 2
+"""
+
+
+def test_a_scene_with_every_teaching_key_renders(tmp_path):
+    import imageio
+
+    s = parse_scene(EVERY_KEY, tmp_path / "every.toml")
+    (out,) = animopt.render(s, tmp_path)
+    h = animopt.simulate(s)
+    n = len(timeline(s, h))
+    assert n == len(slow_down(_base_timeline(s, h), 5, 10, 2)) + 5
+    with imageio.get_reader(out) as r:
+        assert r.count_frames() == n

@@ -3,9 +3,9 @@
 At step k, for each run: the negative raw gradient, the optimizer's momentum (velocity) buffer and
 the update it applies, each as the displacement it stands for, -lr * vector (so the update arrow ends
 on the next point), all multiplied by one factor chosen for the clip and named in the key; with
-"scaling", the per-coordinate step scale of adaptive rules as an ellipse: where the step would land
-for every vector as long as the one the rule scaled (the gradient, or its average: x = u / scale),
--lr * diag(scale) * x' for every x' with |x'| = |x|; the update arrow ends on it.
+"scaling", the per-coordinate step scale of adaptive rules (1/(sqrt(v_hat)+eps) for Adam) as an
+ellipse: its semi-axes in the ratio of the scales of the two coordinates, the longer one as long as
+the step (the update arrow), in the coordinate where the rule steps relatively far.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ STATE_FIELD = Field("strs", choices=STATES, doc="arrows at each run's current po
 
 COLORS = {"gradient": "#d62728", "momentum": "#8c4fc4", "update": None}     # None: the theme's foreground
 WORDS = {"gradient": "−lr·gradient", "momentum": "−lr·momentum", "update": "update (to the next step)",
-         "scaling": "step scale (adaptive)"}
+         "scaling": "step scale per coordinate"}
 TARGET = 0.12            # the typical update arrow is about this much of the panel
 ELLIPSE_POINTS = 48
 
@@ -63,12 +63,11 @@ class StateArrows:
             self.vectors["update"] = -lr * h.updates[..., [i, j]]
         self.scaling = None
         if "scaling" in self.state and h.step_scale is not None:
-            # the update is lr * scale * x for the vector x the rule scales (g, or its average): the ellipse
-            # is lr * scale * x' for every x' as long as x, so the update arrow ends on it
-            sc = h.step_scale[..., [i, j]]
+            # the shape of the per-coordinate scale, its longer radius the length of the step
+            sc = np.abs(h.step_scale[..., [i, j]])
+            step = np.linalg.norm(lr * h.updates[..., [i, j]], axis=-1, keepdims=True)
             with np.errstate(all="ignore"):
-                x = np.linalg.norm(np.where(sc != 0, h.updates[..., [i, j]] / sc, 0.0), axis=-1, keepdims=True)
-            self.scaling = lr * sc * x                                         # [steps, R, 2] semi-axes
+                self.scaling = step * sc / sc.max(axis=-1, keepdims=True)      # [steps, R, 2] semi-axes
         span = np.array([xlim[1] - xlim[0], ylim[1] - ylim[0]], dtype=np.float64)
         self.factor = float(factor) if factor else self._factor(span)
         self.circle = np.stack([np.cos(np.linspace(0, 2 * np.pi, ELLIPSE_POINTS)),

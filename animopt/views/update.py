@@ -24,8 +24,10 @@ def num(x: float) -> str:
         return r"\mathrm{nan}" if np.isnan(x) else (r"\infty" if x > 0 else r"-\infty")
     if x == 0:
         return "0"
-    if 1e-3 <= abs(x) < 1e4:
+    if 1e-3 <= abs(x) < 1e3:
         return f"{x:.3g}"
+    if 1e3 <= abs(x) < 1e4:
+        return f"{x:.0f}"
     m, e = f"{x:.2e}".split("e")
     return rf"{float(m):.3g}{{\times}}10^{{{int(e)}}}"
 
@@ -237,6 +239,15 @@ RULES = {
                                      r"(\sqrt{\hat{v}}+\epsilon)", r"x \leftarrow (1-c)\,x + c\,z,\ "
                                      r"y = (1-\beta_1)\,z + \beta_1 x", U=r"(y_t - y_{t+1})/\eta"),
 }
+
+
+def _torch(n: Numbers):
+    """Any torch.optim class run as it is: its step, as torch took it."""
+    name = str(n.get("class", "optimizer")).replace("_", r"\_")
+    return [rf"\theta' = \mathrm{{torch.optim.{name}.step}}(\theta,\ g)"], r"(\theta - \theta')/\eta"
+
+
+RULES["torch"] = _torch
 
 
 def generic(n: Numbers):
