@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ class Plan:
     device: torch.device
     dtype: torch.dtype
     lr: np.ndarray | None = None    # [steps, R] learning rate of every update (0 past a run's end)
+    twins: dict = field(default_factory=dict)   # run -> the run it repeats with torch.optim (compare = "torch")
 
 
 def resolve_device(name: str, file: str = "<scene>", key: str = "train.device") -> torch.device:
@@ -84,7 +85,7 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
             raise SceneError.one(f, f"optimizer[{o.index}].type", f"muon updates weight matrices, and a "
                                  f"'{scene.problem.type}' problem has none; use it on 'linear' or 'classifier'")
     P = len(problem.param_names)
-    runs = expand(scene, P, tuple(problem.default_init))
+    runs, twins = with_twins(expand(scene, P, tuple(problem.default_init)))
     tr = scene.train
     if problem.n is None:
         if tr.batch_size is not None:
@@ -117,9 +118,39 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
     if (steps + 1) * len(runs) * P > limits.MAX_HISTORY_VALUES:
         raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
                              f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
-    out = Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype)
+    out = Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype, twins=twins)
     out.lr = _lr_tables(out)
     return out
+
+
+def with_twins(runs: list[Run]) -> tuple[list[Run], dict[int, int]]:
+    """`compare = "torch"`: after each entry's runs, its torch.optim twins, one per run (type "torch", the
+    same settings as the class's arguments, label "... (torch.optim)"). Returns the runs and twin -> run."""
+    out, twins, pending = [], {}, []
+
+    def flush():
+        for i in pending:
+            r = runs[i]
+            args = {k: v for k, v in r.hparams.items()
+                    if k not in ("lr", "compare", "momentum_style") and v is not None}
+            if r.type == "lbfgs" and args.get("line_search_fn") == "none":
+                del args["line_search_fn"]
+            twins[len(out)] = pos[i]
+            out.append(r._replace(type="torch", label=f"{r.label} (torch.optim)", hparams={
+                "lr": r.hparams["lr"], "class": f"torch.optim.{OPTIMIZERS[r.type].twin}", "args": args,
+                "compare": "none"}))
+        pending.clear()
+
+    pos = {}
+    for i, r in enumerate(runs):
+        if out and r.entry != runs[i - 1].entry:
+            flush()
+        pos[i] = len(out)
+        out.append(r)
+        if r.hparams.get("compare") == "torch":
+            pending.append(i)
+    flush()
+    return out, twins
 
 
 def _lr_tables(p: Plan) -> np.ndarray:
@@ -252,7 +283,7 @@ def _simulate(p: Plan) -> History:
     x0 = torch.tensor([r.init for r in runs], dtype=dt, device=dev)
     while start < R:
         stop = start
-        while stop < R and runs[stop].entry == runs[start].entry:
+        while stop < R and runs[stop].entry == runs[start].entry and runs[stop].type == runs[start].type:
             stop += 1
         sub = runs[start:stop]
         hp = {k: _hparams_tensor(sub, k, dt, dev) for k in sub[0].hparams}
@@ -400,9 +431,20 @@ def _simulate(p: Plan) -> History:
     opt_idx = np.array([r.entry for r in runs])
     return History(
         params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
-        diverged_at=div.astype(np.int64), labels=tuple(r.label for r in runs),
+        diverged_at=div.astype(np.int64), labels=twin_labels(p, params),
         param_names=tuple(prob.param_names), hparams=hparam_table(runs), optimizer=opt_idx, epoch=epoch,
         batch_idx=batch_keep, problem=prob.info(), **buffers)
+
+
+def twin_labels(p: Plan, params: np.ndarray) -> tuple[str, ...]:
+    """The runs' labels; a torch.optim twin's names the largest difference from its run over the
+    History: `Adam (torch.optim, max diff 2e-16)`."""
+    labels = [r.label for r in p.runs]
+    for tw, r in p.twins.items():
+        d = np.abs(params[:, tw] - params[:, r])
+        big = float(np.nanmax(d)) if np.isfinite(d).any() else float("nan")
+        labels[tw] = f"{p.runs[r].label} (torch.optim, max diff {big:.0e})"
+    return tuple(labels)
 
 
 def _first_divergence(loss: np.ndarray, diverged: np.ndarray, thr: float) -> np.ndarray:

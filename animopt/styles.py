@@ -77,7 +77,8 @@ def marker_scale(rank: int, size: int) -> float:
 def legend_notes(h: History, found: list[Coincidence]) -> dict[int, str]:
     """The legend entry of each run that hides another: the first run it coincides with, named."""
     notes: dict[int, str] = {}
-    for c in sorted(found, key=lambda c: (c.run, c.under)):
+    kinds = {"path": 0, "loss": 1, "until": 2, "from": 3}     # the closest likeness first
+    for c in sorted(found, key=lambda c: (c.run, kinds.get(c.kind, 4), c.under)):
         notes.setdefault(c.run, c.note(h.labels))
     return notes
 

@@ -275,7 +275,7 @@ def test_zoo_matches_reference(name, problem):
 def test_every_zoo_option_is_covered():
     for name, (_, groups) in CASES.items():
         touched = {k for flags, _ in groups for k in flags} | {k for _, nums in groups for n in nums for k in n}
-        missing = set(OPTIMIZERS[name].fields) - touched - {"lr", "lr_abs", "lr_g"}
+        missing = set(OPTIMIZERS[name].fields) - touched - {"lr", "lr_abs", "lr_g", "compare"}
         assert not missing, f"{name}: no case sets {sorted(missing)}"
 
 
@@ -287,7 +287,7 @@ def test_defaults_are_the_references(name):
     spec = {"lbfgs": "torch.optim:LBFGS", "muon": "torch.optim:Muon"}.get(name) or CASES[name][0]
     sig = inspect.signature(_ref_class(spec).__init__).parameters
     for key, f in OPTIMIZERS[name].fields.items():
-        if key.startswith("fallback") or (name, key) in {("adafactor", "eps"), ("lbfgs", "line_search_fn"),
+        if key.startswith("fallback") or key == "compare" or (name, key) in {("adafactor", "eps"), ("lbfgs", "line_search_fn"),
                                                           ("muon", "adjust_lr_fn")}:
             continue
         want = sig[key].default
@@ -587,3 +587,46 @@ def test_torch_class_errors_name_the_key(lines, key, words):
     with pytest.raises(animopt.SceneError) as e:
         parse_scene(text)
     assert any(k == key and words in m for _, k, m in e.value.problems), e.value.problems
+
+
+# --- compare = "torch" ----------------------------------------------------------------------------
+
+def test_compare_runs_the_torch_twin():
+    """compare = "torch" adds, after the entry's runs, one torch.optim run per run (sweeps included),
+    labelled "(torch.optim, max diff D)" with D the largest difference over the History."""
+    text = """
+[problem]
+type = "quadratic"
+[train]
+steps = 40
+init = [1.0, 2.0]
+[[optimizer]]
+type = "sgd"
+lr = [0.05, 0.1]
+momentum = 0.9
+compare = "torch"
+[[optimizer]]
+type = "adam"
+lr = 0.1
+compare = "torch"
+schedule = { type = "cosine" }
+[[optimizer]]
+type = "lbfgs"
+lr = 0.5
+compare = "torch"
+[render]
+views = ["loss"]
+"""
+    h = animopt.simulate(parse_scene(text))
+    assert h.runs == 8
+    np.testing.assert_array_equal(h.optimizer, [0, 0, 0, 0, 1, 1, 2, 2])
+    assert h.labels[2].startswith("SGD lr=0.05 (torch.optim, max diff ") and h.labels[5].startswith("Adam (torch.optim")
+    for ours, twin in ((0, 2), (1, 3), (4, 5), (6, 7)):
+        d = np.abs(h.params[:, ours] - h.params[:, twin]).max()
+        assert d < 1e-12 and f"max diff {d:.0e})" in h.labels[twin]
+    np.testing.assert_array_equal(h.lr[:, 4], h.lr[:, 5])
+    np.testing.assert_array_equal(h.evals[:, 6], h.evals[:, 7])
+    with pytest.raises(animopt.SceneError, match=r"optimizer\[0\]\.compare: torch.optim.SGD has momentum_style"):
+        parse_scene(text.replace("momentum = 0.9", 'momentum = 0.9\nmomentum_style = "ema"'))
+    with pytest.raises(animopt.SceneError, match=r"optimizer\[0\]\.compare: unknown key"):
+        parse_scene(text.replace('type = "sgd"', 'type = "lion"').replace("momentum = 0.9\n", ""))

@@ -274,7 +274,7 @@ ZOO = (
     OptimizerDef("muon", "Muon", MUON_FIELDS, _muon,
                  doc="torch.optim.Muon on the problem's weight matrices (W of `linear` and `classifier`, inputs x "
                      "outputs), torch.optim.AdamW with the fallback_* keys on the other parameters (biases); a problem "
-                     "without matrices is an error", twin="Muon"),
+                     "without matrices is an error"),
     OptimizerDef("lion", "Lion", {
         "lr": _lr(1e-4),
         "betas": _pair((0.9, 0.99), "[beta1, beta2]: interpolation of the sign's input, decay of the momentum", ge=0, le=1),
@@ -358,3 +358,28 @@ ZOO += (
             "update, so slower than the batched rules; a class whose step() needs a closure (LBFGS) gets one"),
 )
 OPTIMIZERS.update({o.name: replace(o, records=True) for o in ZOO})
+
+# compare = "torch": the types with a torch.optim twin also run it (simulator: one "torch" run per run)
+TWINS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad",
+         "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam"}
+COMPARE = Field("str", default="none", choices=("none", "torch"),
+                doc='"torch": also run torch.optim\'s class with the same settings, drawn dashed and labelled '
+                    '"(torch.optim)" with the largest difference from this run')
+
+
+def _with_compare(o: OptimizerDef) -> OptimizerDef:
+    twin = o.twin or TWINS.get(o.name)
+    if twin is None:
+        return o
+    check = o.check
+
+    def both(v, check=check):
+        errs = check(v)
+        if v.get("compare") == "torch" and v.get("momentum_style", "torch") != "torch":
+            errs.append(("compare", f'torch.optim.SGD has momentum_style "torch" only, not "{v["momentum_style"]}"'))
+        return errs
+
+    return replace(o, twin=twin, fields={**o.fields, "compare": COMPARE}, check=both)
+
+
+OPTIMIZERS.update({k: _with_compare(o) for k, o in OPTIMIZERS.items()})
