@@ -140,9 +140,10 @@ def rank_in_group(h: History, found: list[Coincidence]) -> tuple[np.ndarray, np.
     for c in found:                                    # union of the two runs' groups (lowest index)
         a, b = group[c.run], group[c.under]
         group[group == max(a, b)] = min(a, b)
-    rank, size = np.zeros(h.runs, dtype=np.int64), np.ones(h.runs, dtype=np.int64)
-    for g in np.unique(group):
-        members = np.nonzero(group == g)[0]
-        rank[members] = np.arange(members.size)
-        size[members] = members.size
-    return rank, size
+    # members in order of index within each group (a stable sort): no loop over the groups, which for
+    # a sweep of many runs (a grid of starts) would be quadratic
+    _, inverse, counts = np.unique(group, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    rank = np.empty(h.runs, dtype=np.int64)
+    rank[order] = np.arange(h.runs) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rank, counts[inverse].astype(np.int64)

@@ -132,7 +132,8 @@ TRAIN = {
     "batch_size": Field("int", ge=1, sweep=True, doc="points per update; default: all (full batch)"),
     "shuffle": Field("bool", default=False, doc="reshuffle the data each epoch"),
     "drop_last": Field("bool", default=False, doc="skip the last, smaller batch of an epoch"),
-    "init": Field("any", doc="start: [a, b], several [[...], [...]], or { random = K, range = [[lo, hi], ...] }"),
+    "init": Field("any", doc="start: [a, b], several [[...], [...]], { random = K, range = [[lo, hi], ...] }, "
+                             "or a grid of starts { grid = [[x0, x1, nx], [y0, y1, ny]] } (the basins view)"),
     "device": Field("str", default="cpu", doc='"cpu", "cuda", "cuda:1", "mps" or "auto"'),
     "dtype": Field("str", default="float64", choices=("float32", "float64")),
     "grad_noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to each gradient"),
@@ -395,11 +396,13 @@ def _check_init(v: Any, errors: Errors) -> Any:
             errors.add(key, "every starting point needs the same number of values")
             return None
         return tuple(tuple(float(x) for x in s) for s in v)
+    if isinstance(v, dict) and "grid" in v:
+        return _check_init_grid(v, errors)
     if isinstance(v, dict):
         unknown = [k for k in v if k not in ("random", "range")]
         if unknown:
-            errors.add(join(key, unknown[0]), "unknown key" + did_you_mean(unknown[0], ("random", "range"))
-                       + "; expected random = K and range = [[lo, hi], ...]")
+            errors.add(join(key, unknown[0]), "unknown key" + did_you_mean(unknown[0], ("random", "range", "grid"))
+                       + "; expected random = K and range = [[lo, hi], ...], or grid = [[lo, hi, n], ...]")
             return None
         k, rng = v.get("random"), v.get("range")
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -413,8 +416,45 @@ def _check_init(v: Any, errors: Errors) -> Any:
             errors.add(join(key, "range"), "expected one [lo, hi] pair (lo < hi) per parameter")
             return None
         return MappingProxyType({"random": k, "range": tuple((float(a), float(b)) for a, b in rng)})
-    errors.add(key, "expected a list of numbers, a list of such lists, or { random = K, range = [[lo, hi], ...] }")
+    errors.add(key, "expected a list of numbers, a list of such lists, { random = K, range = [[lo, hi], ...] } "
+                    "or { grid = [[lo, hi, n], ...] }")
     return None
+
+
+def _check_init_grid(v: dict, errors: Errors) -> Any:
+    """`init = { grid = [[x0, x1, nx], [y0, y1, ny]] }`: a start at every point of a regular grid, one
+    [lo, hi, n] per parameter (n points from lo to hi, both included); the basins view draws it."""
+    key = "train.init.grid"
+    unknown = [k for k in v if k != "grid"]
+    if unknown:
+        errors.add(join("train.init", unknown[0]), "unknown key" + did_you_mean(unknown[0], ("grid",))
+                   + "; a grid of starts takes only grid = [[lo, hi, n], ...]")
+        return None
+    g = v["grid"]
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float("inf")  # noqa: E731
+    if not (isinstance(g, list) and g):
+        errors.add(key, f"expected one [lo, hi, n] per parameter, e.g. [[-5, 5, 400], [-5, 5, 400]], got {_show(g)}")
+        return None
+    axes, total = [], 1
+    for i, a in enumerate(g):
+        k = f"{key}[{i}]"
+        if not (isinstance(a, list) and len(a) == 3 and num(a[0]) and num(a[1])):
+            errors.add(k, f"expected [lo, hi, n] (two numbers and a count), got {_show(a)}")
+            return None
+        n = a[2]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            errors.add(k, f"expected n, the number of points, an integer >= 1, got {_show(n)}")
+            return None
+        if n > 1 and not a[0] < a[1]:
+            errors.add(k, f"expected lo < hi, got [{a[0]}, {a[1]}]")
+            return None
+        axes.append((float(a[0]), float(a[1]), int(n)))
+        total *= int(n)
+    if total > limits.MAX_RUNS:
+        errors.add(key, f"{' x '.join(str(a[2]) for a in axes)} = {total:,} starts is more than the limit of "
+                        f"{limits.MAX_RUNS:,} runs")
+        return None
+    return MappingProxyType({"grid": tuple(axes)})
 
 
 def _check_views(v: Any, errors: Errors, VIEWS) -> tuple[tuple[ViewSpec, ...], ...]:

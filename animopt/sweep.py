@@ -114,6 +114,8 @@ def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list
         pts = [init]
     elif isinstance(init, tuple):
         pts = list(init)
+    elif "grid" in init:
+        pts = grid_points(init["grid"], n_params, scene.file)
     else:
         rng = np.random.default_rng([scene.seed, 1])
         ranges = np.array(init["range"])
@@ -129,6 +131,17 @@ def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list
             raise SceneError.one(scene.file, "train.init",
                                  f"expected {n_params} values (one per parameter), got {len(p)}")
     return pts
+
+
+def grid_points(axes, n_params: int, file: str = "<scene>") -> list[tuple[float, ...]]:
+    """The starts of `init = { grid = [[lo, hi, n], ...] }`: every point of the grid, the first parameter
+    varying fastest (row-major image order: rows along the second parameter, columns along the first)."""
+    if len(axes) != n_params:
+        raise SceneError.one(file, "train.init.grid", f"expected {n_params} [lo, hi, n] (one per parameter), "
+                                                      f"got {len(axes)}")
+    lines = [np.linspace(lo, hi, n) for lo, hi, n in axes]
+    mesh = np.meshgrid(*lines[::-1], indexing="ij")[::-1]         # the last parameter slowest
+    return list(zip(*(m.ravel().tolist() for m in mesh)))
 
 
 def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> list[Run]:

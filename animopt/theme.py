@@ -61,4 +61,4 @@ def run_colors(n: int, theme: Theme) -> list:
     if n <= len(theme.palette):
         return list(theme.palette[:n])
     cmap = plt.get_cmap(theme.run_cmap)
-    return [cmap(x) for x in np.linspace(*theme.run_range, n)]
+    return [tuple(float(v) for v in c) for c in cmap(np.linspace(*theme.run_range, n))]   # one call: a sweep has many runs

@@ -8,6 +8,7 @@ from .fit_line import FIT_LINE
 from .grads import GRADS
 from .grid import GRID
 from .heatmap import HEATMAP
+from .basins import BASINS
 from .landscape import LANDSCAPE
 from .params import PARAMS
 from .surface import SURFACE
@@ -15,5 +16,6 @@ from .update import UPDATE
 
 VIEWS: dict[str, ViewDef] = {v.name: v for v in (FIT_LINE, LOSS, LR, CONTOUR, SURFACE, PARAMS, GRADS, EMA_VIEW,
                                                  HEATMAP, GRID, LANDSCAPE, BOUNDARY, ACCURACY, UPDATE)}
+VIEWS[BASINS.name] = BASINS
 
 __all__ = ["View", "ViewCtx", "ViewDef", "VIEWS"]
