@@ -308,9 +308,11 @@ def plan(files: list[Path], output: Path, formats=None, device=None, force: bool
 
 def render_many(files: list[Path], output: Path, formats=None, jobs: int | None = None, device=None,
                 force: bool = False, progress: bool = False, overrides: tuple[str, ...] = (),
-                cache: bool = True, quality: str | None = None) -> int:
+                cache: bool = True, quality: str | None = None, scheduler=None) -> int:
     """Renders every scene (in `jobs` processes; default: the number of cores); prints a table;
-    returns the exit code. `cache`: reuse and store simulations (animopt.cache)."""
+    returns the exit code. `cache`: reuse and store simulations (animopt.cache). `scheduler`: the
+    address of a dask.distributed scheduler (or a dask Client): the scenes are rendered on its workers
+    and their files come back here (animopt.distributed); `jobs` is then the cluster's business."""
     from .encode import remove_stale_temps
 
     output = Path(output)
@@ -334,7 +336,11 @@ def render_many(files: list[Path], output: Path, formats=None, jobs: int | None 
                 cache.save()
 
         try:
-            if n <= 1:
+            if scheduler is not None and todo:
+                from .distributed import run_cluster
+
+                interrupted = run_cluster(todo, scheduler, output, device, bars, finished)
+            elif n <= 1:
                 interrupted = _run_here(todo, output, device, bars, finished)
             else:
                 interrupted = _run_pool(todo, n, output, device, bars, finished)

@@ -120,7 +120,10 @@ def main():
 @click.option("--no-cache", "no_cache", is_flag=True, help="simulate again, neither reading nor writing the "
               "simulation cache (animopt cache --help)")
 @quality_option
-def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets, no_cache, quality):
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="render on a dask.distributed cluster (e.g. tcp://10.0.0.5:8786); the files come back "
+                   "into OUTPUT (needs animopt[dask])")
+def render(paths, output, formats, jobs, device, force, quiet, show_progress, sets, no_cache, quality, scheduler):
     """Render scene files (or folders of them; default: scenes/) into OUTPUT."""
     from .batch import render_many
 
@@ -139,7 +142,7 @@ def render(paths, output, formats, jobs, device, force, quiet, show_progress, se
     progress = (not quiet) and (show_progress or sys.stderr.isatty())
     code = render_many(files, Path(output), formats=fmts, jobs=jobs, device=device, force=force,
                        progress=progress, overrides=tuple(sets), cache=not no_cache,
-                       quality=quality)
+                       quality=quality, scheduler=scheduler)
     sys.exit(code)
 
 
