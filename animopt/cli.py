@@ -199,6 +199,24 @@ def simulate(scene, output, device, sets):
                + "".join(f", {n} {word}" for n, word in state_counts(h) if n))
 
 
+@main.command()
+@click.argument("scene", type=click.Path(dir_okay=False))
+@click.option("--device", default=None, help="torch device, overriding the scene's")
+@set_option
+def tune(scene, device, sets):
+    """Run SCENE's tuned keys (lr = { tune = [lo, hi], num = N, score = ... }) and print every candidate's
+    score, entry by entry, the chosen one (the lowest score; ties to the smaller value) marked."""
+    from .simulator import simulate_candidates
+    from .tune import report
+
+    sc = _load(scene, sets)
+    try:
+        p, h = simulate_candidates(sc, device=device)
+        click.echo(report(p, h))
+    except SceneError as e:
+        raise BadInput(str(e)) from None
+
+
 def state_counts(h) -> list[tuple[int, str]]:
     """(how many runs, state) for what became of the runs (animopt.states): diverged, escaped, oscillating."""
     from .states import run_states

@@ -17,6 +17,7 @@ from .optim import OPTIMIZERS, Ctx, lr_table
 from .problems import PROBLEMS, BuildCtx, Problem
 from .scene import Scene
 from .spec import SceneError, Sweep
+from . import tune
 from .sweep import Run, expand, hparam_table
 from .teach import buffers_wanted
 
@@ -120,6 +121,7 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
                              f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
     out = Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype, twins=twins)
     out.lr = _lr_tables(out)
+    tune.check_plan(out)
     return out
 
 
@@ -233,7 +235,15 @@ def simulate(scene: Scene | Plan, device: str | None = None) -> History:
     """Runs every optimizer of the scene on its problem and records the full History."""
     p = scene if isinstance(scene, Plan) else plan(scene, device)
     with _cpu_threads(p):
-        return _simulate(p)
+        h = _simulate(p)
+    return tune.apply(p, h)      # tuned keys (lr = { tune = ... }): each entry at its best candidate
+
+
+def simulate_candidates(scene: Scene | Plan, device: str | None = None) -> tuple[Plan, History]:
+    """The plan and the History of every run, a tuned key's candidates included (`animopt tune`)."""
+    p = scene if isinstance(scene, Plan) else plan(scene, device)
+    with _cpu_threads(p):
+        return p, _simulate(p)
 
 
 def outline(p: Plan) -> History:
@@ -245,11 +255,13 @@ def outline(p: Plan) -> History:
     def zeros(*shape):
         return np.broadcast_to(np.zeros((), dtype=np.float64), shape)
 
-    return History(
+    h = History(
         params=zeros(2, R, P), loss=zeros(2, R), grads=zeros(1, R, P), updates=zeros(1, R, P), lr=zeros(1, R),
         diverged_at=np.full(R, -1, dtype=np.int64), labels=tuple(r.label for r in p.runs),
         param_names=tuple(p.problem.param_names), hparams=hparam_table(p.runs),
         optimizer=np.array([r.entry for r in p.runs], dtype=np.int64), problem=p.problem.info())
+    groups = tune.candidate_groups(p)        # tuned: one run per group, as the tuned History will have
+    return tune.select(h, tune.keep_runs(p, [{"runs": g.runs, "best": 0} for g in groups])) if groups else h
 
 
 @contextmanager

@@ -77,6 +77,17 @@ class Sweep:
         return len(self.values)
 
 
+SCORES = ("final_loss", "mean_loss", "distance")
+
+
+@dataclass(frozen=True)
+class Tune(Sweep):
+    """`lr = { tune = [lo, hi], num = 64, score = "final_loss" }`: `num` candidates log-spaced over
+    [lo, hi], run together as a sweep; the simulation keeps each entry's best by `score` (animopt.tune)."""
+
+    score: str = "final_loss"
+
+
 @dataclass(frozen=True)
 class Field:
     type: str
@@ -229,6 +240,25 @@ def _bounds(f: Field, v: float) -> tuple[Any, str | None]:
     return v, None
 
 
+def _expand_tune(v: dict) -> tuple[tuple | None, str | None]:
+    import numpy as np
+
+    keys = ("tune", "num", "score")
+    unknown = [k for k in v if k not in keys]
+    if unknown:
+        return None, f"unknown tune key {unknown[0]!r}" + did_you_mean(unknown[0], keys)
+    lohi, num, score = v["tune"], v.get("num", 64), v.get("score", "final_loss")
+    if not (isinstance(lohi, list) and len(lohi) == 2 and all(_is_number(x) for x in lohi)
+            and 0 < lohi[0] < lohi[1]):
+        return None, f"tune expects [lo, hi] with 0 < lo < hi (searched on a log scale), got {_show(lohi)}"
+    if not isinstance(num, int) or isinstance(num, bool) or not 2 <= num <= MAX_SWEEP_VALUES:
+        return None, f"tune 'num' must be an integer from 2 to {MAX_SWEEP_VALUES}, got {_show(num)}"
+    if score not in SCORES:
+        return None, (f"tune 'score' must be one of {', '.join(map(repr, SCORES))}, got {_show(score)}"
+                      + did_you_mean(str(score), SCORES))
+    return tuple(float(x) for x in np.geomspace(lohi[0], lohi[1], num)), None
+
+
 def _is_range(v: Any) -> bool:
     return isinstance(v, dict) and ("from" in v or "to" in v or "num" in v)
 
@@ -266,6 +296,19 @@ def _expand_range(v: dict, f: Field) -> tuple[tuple | None, str | None]:
 def convert(f: Field, v: Any) -> tuple[Any, str | None]:
     """Converts a value for `f`, expanding lists and ranges into a `Sweep` where allowed."""
     if f.sweep:
+        if isinstance(v, dict) and "tune" in v:
+            if f.type != "number":
+                return None, f"tuning needs a numeric key; expected {f.expected()}"
+            vals, err = _expand_tune(v)
+            if err:
+                return None, err
+            out = []
+            for x in vals:
+                x2, err = _convert_one(f, x)
+                if err:
+                    return None, f"tune value {x:g}: {err}"
+                out.append(x2)
+            return Tune(tuple(out), v.get("score", "final_loss")), None
         if _is_range(v):
             if f.type not in ("number", "int"):
                 return None, f"a range sweep needs a numeric key; expected {f.expected()}"
