@@ -41,7 +41,7 @@ def table(fields: dict[str, Field], skip: tuple[str, ...] = ()) -> str:
 def scene_reference() -> str:
     from .display import DISPLAY
     from .optim import OPTIMIZERS, SCHEDULES
-    from .problems import PROBLEMS
+    from .declare.problems import PROBLEMS
     from .scene import RENDER, TOP, TRAIN, WARMUP
     from .teach import CAPTION, PAUSE, SLOW
     from .views import VIEWS

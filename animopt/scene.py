@@ -259,8 +259,8 @@ def _registries():
     """The registries of problems, optimizers, schedules and views (their declarations)."""
     from types import SimpleNamespace
 
+    from .declare.problems import PROBLEMS
     from .optim import OPTIMIZERS, SCHEDULES
-    from .problems import PROBLEMS
     from .views import VIEWS
 
     return SimpleNamespace(PROBLEMS=PROBLEMS, OPTIMIZERS=OPTIMIZERS, SCHEDULES=SCHEDULES, VIEWS=VIEWS)

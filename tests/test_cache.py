@@ -135,7 +135,6 @@ def test_every_bundled_scene_pickles():
         assert pickle.loads(pickle.dumps(s)) == s
 
 
-@pytest.mark.xfail(reason="the declarations of problems and optimizers still import torch (issue 11, part E)")
 def test_a_cached_render_never_imports_torch(tmp_path, cache_dir):
     scene = write(tmp_path / "s.toml", SCENE)
     render(scene, tmp_path / "o")

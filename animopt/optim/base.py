@@ -7,9 +7,10 @@ applies `params <- params - lr * u`, so `u` is exactly what the History records 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
-from torch import Tensor
+if TYPE_CHECKING:
+    from torch import Tensor
 
 from ..spec import Field
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ..declare import LazyModule, lookup
 from ..spec import Field, Sweep
-from . import transforms as T
 from .base import OptimizerDef, chain
+
+T = LazyModule("animopt.optim.transforms")      # the torch code, imported when a rule is built
 
 STYLES = ("torch", "ema", "keras")
 
@@ -165,8 +167,8 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in (
 
 # --- the rest of torch.optim's dense optimizers, and newer rules (animopt/optim/zoo.py, lbfgs.py) ---
 
-from . import zoo as Z                  # noqa: E402
-from .lbfgs import lbfgs as _lbfgs     # noqa: E402
+Z = LazyModule("animopt.optim.zoo")
+NS = (3.4445, -4.7750, 2.0315)          # torch.optim.Muon's Newton-Schulz coefficients
 
 
 def _on(doc="") -> Field:
@@ -211,7 +213,7 @@ MUON_FIELDS = {
     "weight_decay": _num(0.1, ge=0, doc="decoupled, on the matrices: params *= 1 - lr*wd"),
     "momentum": _num(0.95, ge=0, lt=1, doc="buf = lerp(buf, g, 1 - momentum)"),
     "nesterov": _on("orthogonalise lerp(g, buf, momentum) instead of buf"),
-    "ns_coefficients": Field("numbers", default=Z.NS, length=3, doc="(a, b, c) of the Newton-Schulz polynomial"),
+    "ns_coefficients": Field("numbers", default=NS, length=3, doc="(a, b, c) of the Newton-Schulz polynomial"),
     "eps": _num(1e-7, gt=0, doc="the matrix is divided by max(norm, eps)"),
     "ns_steps": _int(5, ge=1, lt=100, doc="Newton-Schulz iterations (in bfloat16, as torch)"),
     "adjust_lr_fn": Field("str", default="original", choices=("original", "match_rms_adamw"),
@@ -268,7 +270,7 @@ ZOO = (
         "history_size": _int(100, ge=1, doc="updates kept for the inverse-Hessian estimate"),
         "line_search_fn": Field("str", default="none", choices=("none", "strong_wolfe"),
                                 doc="torch's None (fixed step lr) or \"strong_wolfe\""),
-    }, _lbfgs, needs_positive_lr=_pos_lr,
+    }, lambda hp: lookup("animopt.optim.lbfgs.lbfgs")(hp), needs_positive_lr=_pos_lr,
         doc="torch.optim.LBFGS: each update is one step() (several evaluations of the loss on the update's "
             "minibatch, recorded as the History's `evals`; grad_noise reaches only the first)", twin="LBFGS"),
     OptimizerDef("muon", "Muon", MUON_FIELDS, _muon,
@@ -343,7 +345,7 @@ ZOO = (
         doc="schedulefree's AdamWScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
             "averaged iterate x is recorded as the History's `iterate`"),
 )
-from . import external as X          # noqa: E402
+X = LazyModule("animopt.optim.external")
 from ..spec import REQUIRED           # noqa: E402
 
 ZOO += (
@@ -353,7 +355,7 @@ ZOO += (
                        "pytorch_optimizer, schedulefree or lion_pytorch (a subclass of torch.optim.Optimizer)"),
         "args": Field("table", default={}, doc="its other constructor keys (`lr` is the entry's, not an arg), "
                       "e.g. { etas = [0.4, 1.3] }"),
-    }, X.torch_class, X.check,
+    }, lambda hp: X.torch_class(hp), lambda v: X.check(v),
         doc="any installed optimizer class, run as it is: one instance per run and a Python loop over runs each "
             "update, so slower than the batched rules; a class whose step() needs a closure (LBFGS) gets one"),
 )

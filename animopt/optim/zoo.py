@@ -139,9 +139,6 @@ def adafactor(beta2_decay, d, eps, weight_decay, maximize: bool) -> Transform:
     return Transform(torch.zeros_like, update)
 
 
-NS = (3.4445, -4.7750, 2.0315)
-
-
 def newton_schulz(G: torch.Tensor, coefficients, steps: int, eps: float) -> torch.Tensor:
     """torch.optim.Muon's orthogonalisation, the same bfloat16 operations on one matrix."""
     a, b, c = coefficients

@@ -1,14 +1,6 @@
-"""Problems: the losses optimizers run on, registered by their scene `type`."""
-from .base import BuildCtx, Problem, ProblemDef
-from .classic import CLASSICS
-from .classifier import CLASSIFIER
-from .expression import EXPRESSION
-from .line import LINE
-from .linear import LINEAR
-from .mlp import MLP_DEF
-from .quadratic import QUADRATIC
-
-PROBLEMS: dict[str, ProblemDef] = {p.name: p for p in (LINE, LINEAR, QUADRATIC, *CLASSICS, EXPRESSION, CLASSIFIER,
-                                                 MLP_DEF)}
+"""Problems: the torch losses optimizers run on. What a scene may say of them is declared in
+animopt/declare/problems/ (PROBLEMS); each declaration names its builder here."""
+from ..declare.problems import PROBLEMS, ProblemDef
+from .base import BuildCtx, Problem
 
 __all__ = ["BuildCtx", "Problem", "ProblemDef", "PROBLEMS"]

@@ -1,16 +1,14 @@
 """The problem interface: a differentiable loss over batched parameters `[R, P]` (torch)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..info import ProblemInfo
-from ..spec import Field
 
 
 @dataclass(frozen=True)
@@ -20,6 +18,7 @@ class BuildCtx:
     device: torch.device
     dtype: torch.dtype
     file: str = "<scene>"     # the scene file, for error messages
+    type: str = ""            # the problem's type (ProblemDef.build sets it)
 
 
 class Problem:
@@ -67,18 +66,6 @@ class Problem:
     dtype: torch.dtype = torch.float64
 
 
-@dataclass(frozen=True)
-class ProblemDef:
-    """One `[problem] type = ...`: its keys, a builder, and checks that need the whole table
-    (returning (key, message) pairs; `key` is relative to `problem`)."""
-
-    name: str
-    fields: dict[str, Field]
-    build: Callable[[dict[str, Any], BuildCtx], Problem]
-    check: Callable[[dict[str, Any], Path], list[tuple[str, str]]] = field(default=lambda values, base_dir: [])
-    doc: str = ""
-
-
 def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     """Mean squared error per run. pred/target `[R, B, ...]`; weight `[R, B]` sums to 1 per run."""
     sq = (pred - target) ** 2
@@ -87,11 +74,6 @@ def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     if weight is None:
         return sq.mean(-1)
     return (sq * weight).sum(-1)
-
-
-def finite(v) -> str | None:
-    """A Field check: numbers that are not inf or nan (data and landscapes must be finite)."""
-    return None if np.all(np.isfinite(np.asarray(v, dtype=np.float64))) else "expected finite numbers, not inf"
 
 
 def least_squares(A: np.ndarray, Y: np.ndarray) -> np.ndarray | None:

@@ -6,29 +6,14 @@ saddle is a stationary point."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
 
-from ..spec import Field
-from .base import BuildCtx, Problem, ProblemDef, finite
+from ..declare.problems.classic import SURFACES, Surface
+from .base import BuildCtx, Problem
 
 TAU = 2 * math.pi
-
-
-@dataclass(frozen=True)
-class Surface:
-    name: str
-    doc: str
-    f: Callable            # (x, y, options) -> tensor
-    grad: Callable         # (x, y, options) -> (df/dx, df/dy)
-    minima: Callable       # options -> list of (x, y); the first is the global one shown as `minimum`
-    window: Callable       # options -> ((x0, x1), (y0, y1))
-    init: Callable         # options -> (x, y)
-    fields: dict = field(default_factory=dict)
-    stationary: Callable = lambda o: []  # other stationary points (saddles, maxima) worth knowing
 
 
 class Classic(Problem):
@@ -36,6 +21,7 @@ class Classic(Problem):
 
     def __init__(self, s: Surface, options: dict, ctx: BuildCtx):
         self.s, self.o = s, dict(options)
+        self.f, self.g = FUNCTIONS[s.name]
         self.type = s.name
         self.device, self.dtype = ctx.device, ctx.dtype
         mins = [np.array(m, dtype=np.float64) for m in s.minima(self.o)]
@@ -46,10 +32,10 @@ class Classic(Problem):
         self.default_init = tuple(float(v) for v in s.init(self.o))
 
     def loss(self, params, idx=None, weight=None):
-        return self.s.f(params[:, 0], params[:, 1], self.o)
+        return self.f(params[:, 0], params[:, 1], self.o)
 
     def grad(self, params):
-        gx, gy = self.s.grad(params[:, 0], params[:, 1], self.o)
+        gx, gy = self.g(params[:, 0], params[:, 1], self.o)
         return torch.stack([gx, gy], 1)
 
     def data(self):
@@ -67,11 +53,6 @@ def _rosen_f(x, y, o):
 
 def _rosen_g(x, y, o):
     return -2 * (o["a"] - x) - 4 * o["b"] * x * (y - x ** 2), 2 * o["b"] * (y - x ** 2)
-
-
-def _rosen_window(o):
-    s = max(1.0, abs(o["a"]))
-    return (-2 * s, 2 * s), (-s * s, 3 * s * s)
 
 
 def _beale_terms(x, y):
@@ -125,41 +106,13 @@ def _camel_g(x, y, o):
     return 8 * x - 8.4 * x ** 3 + 2 * x ** 5 + y, x - 8 * y + 16 * y ** 3
 
 
-_CAMEL_MIN = (0.08984201368301331, -0.7126564032704135)
-
-SURFACES = (
-    Surface("rosenbrock", "Rosenbrock's banana valley (a - x)^2 + b (y - x^2)^2; minimum (a, a^2)",
-            _rosen_f, _rosen_g, lambda o: [(o["a"], o["a"] ** 2)], _rosen_window,
-            lambda o: (-1.2 * max(1.0, abs(o["a"])), max(1.0, o["a"] ** 2)),
-            fields={"a": Field("number", default=1.0, check=finite),
-                    "b": Field("number", default=100.0, gt=0, check=finite)}),
-    Surface("beale", "Beale's function; minimum (3, 0.5), flat plateaus and steep walls",
-            _beale_f, _beale_g, lambda o: [(3.0, 0.5)], lambda o: ((-4.5, 4.5), (-4.5, 4.5)),
-            lambda o: (1.0, 1.5), stationary=lambda o: [(0.0, 1.0)]),
-    Surface("himmelblau", "Himmelblau's function: four minima of value 0",
-            _himmel_f, _himmel_g,
-            lambda o: [(3.0, 2.0), (-2.805118086952745, 3.131312518250573),
-                       (-3.779310253377747, -3.2831859912861696), (3.5844283403304917, -1.8481265269644034)],
-            lambda o: ((-5.0, 5.0), (-5.0, 5.0)), lambda o: (0.0, 0.0),
-            stationary=lambda o: [(-0.2708445906673476, -0.9230385564799815)]),   # the local maximum
-    Surface("rastrigin", "Rastrigin's egg crate 2A + sum(x^2 - A cos(2 pi x)); minimum (0, 0)",
-            _rastrigin_f, _rastrigin_g, lambda o: [(0.0, 0.0)], lambda o: ((-5.12, 5.12), (-5.12, 5.12)),
-            lambda o: (-3.2, 2.6), fields={"A": Field("number", default=10.0, ge=0, check=finite)}),
-    Surface("saddle", "the saddle x^2 - y^2: a stationary point at (0, 0) and no minimum",
-            lambda x, y, o: x ** 2 - y ** 2, lambda x, y, o: (2 * x, -2 * y), lambda o: [],
-            lambda o: ((-2.0, 2.0), (-2.0, 2.0)), lambda o: (-1.5, 0.05), stationary=lambda o: [(0.0, 0.0)]),
-    Surface("booth", "Booth's function (x + 2y - 7)^2 + (2x + y - 5)^2; minimum (1, 3)",
-            _booth_f, _booth_g, lambda o: [(1.0, 3.0)], lambda o: ((-10.0, 10.0), (-10.0, 10.0)),
-            lambda o: (8.0, -6.0)),
-    Surface("six_hump_camel", "the six-hump camel; two global minima near (0.0898, -0.7127), value -1.0316",
-            _camel_f, _camel_g, lambda o: [_CAMEL_MIN, (-_CAMEL_MIN[0], -_CAMEL_MIN[1])],
-            lambda o: ((-2.0, 2.0), (-1.0, 1.0)), lambda o: (-1.5, 0.25),
-            stationary=lambda o: [(0.0, 0.0)]),
-)
+FUNCTIONS = {   # each surface: its loss and its closed-form gradient, (x, y, options) -> tensors
+    "rosenbrock": (_rosen_f, _rosen_g), "beale": (_beale_f, _beale_g), "himmelblau": (_himmel_f, _himmel_g),
+    "rastrigin": (_rastrigin_f, _rastrigin_g),
+    "saddle": (lambda x, y, o: x ** 2 - y ** 2, lambda x, y, o: (2 * x, -2 * y)),
+    "booth": (_booth_f, _booth_g), "six_hump_camel": (_camel_f, _camel_g),
+}
 
 
-def _definition(s: Surface) -> ProblemDef:
-    return ProblemDef(s.name, dict(s.fields), lambda v, ctx: Classic(s, v, ctx), doc=s.doc)
-
-
-CLASSICS = tuple(_definition(s) for s in SURFACES)
+def build(v, ctx: BuildCtx) -> Classic:
+    return Classic(next(s for s in SURFACES if s.name == ctx.type), v, ctx)

@@ -1,200 +1,36 @@
 """`expression`: any formula of the parameters, e.g. f = "x**2 + 10*y**2" with params = ["x", "y"].
 
-The text is parsed with Python's `ast` and walked by a small whitelist evaluator over torch operations:
-numbers, the parameters, pi and e, + - * / ** and the functions in FUNCTIONS. Nothing is ever passed to
-eval; anything else is a scene error naming the offending token and its column."""
+The text is checked and walked by the whitelist evaluator of animopt/declare/problems/expression.py, here
+over torch operations."""
 from __future__ import annotations
 
 import ast
-import keyword
-import math
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..spec import REQUIRED, Field
-from .base import BuildCtx, Problem, ProblemDef, finite
+from ..declare.problems.expression import ExprError, Evaluator, Ops
+from ..declare.problems.expression import compile_expression as check_and_compile
+from .base import BuildCtx, Problem
 
-MAX_LENGTH = 2000        # characters of a formula
-MAX_DEPTH = 64           # nesting of operations
+__all__ = ["ExprError", "Expression", "build", "compile_expression"]
 
-FUNCTIONS: dict[str, tuple[int, Callable]] = {
-    "sin": (1, torch.sin), "cos": (1, torch.cos), "tan": (1, torch.tan),
-    "asin": (1, torch.asin), "acos": (1, torch.acos), "atan": (1, torch.atan),
-    "sinh": (1, torch.sinh), "cosh": (1, torch.cosh), "tanh": (1, torch.tanh),
-    "exp": (1, torch.exp), "log": (1, torch.log), "log1p": (1, torch.log1p), "expm1": (1, torch.expm1),
-    "sqrt": (1, torch.sqrt), "abs": (1, torch.abs), "sign": (1, torch.sign),
-    "sigmoid": (1, torch.sigmoid), "softplus": (1, F.softplus), "relu": (1, torch.relu),
-    "atan2": (2, torch.atan2), "hypot": (2, torch.hypot),
-    "min": (2, torch.minimum), "max": (2, torch.maximum), "pow": (2, torch.pow),
+TORCH_FUNCTIONS = {
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "asin": torch.asin, "acos": torch.acos, "atan": torch.atan,
+    "sinh": torch.sinh, "cosh": torch.cosh, "tanh": torch.tanh, "exp": torch.exp, "log": torch.log,
+    "log1p": torch.log1p, "expm1": torch.expm1, "sqrt": torch.sqrt, "abs": torch.abs, "sign": torch.sign,
+    "sigmoid": torch.sigmoid, "softplus": F.softplus, "relu": torch.relu,
+    "atan2": torch.atan2, "hypot": torch.hypot, "min": torch.minimum, "max": torch.maximum, "pow": torch.pow,
 }
-CONSTANTS = {"pi": math.pi, "e": math.e}
-BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div, ast.Pow: torch.pow}
-UNARY = {ast.USub: torch.neg, ast.UAdd: lambda a: a}
-_SYMBOL = {ast.BitXor: "^", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
-           ast.LShift: "<<", ast.RShift: ">>", ast.Not: "not", ast.Invert: "~"}
-
-
-class ExprError(Exception):
-    """A bad formula: `column` is 1-based (within `line` when the text has several lines)."""
-
-    def __init__(self, message: str, column: int | None = None, line: int | None = None, hint: str = ""):
-        where = "" if column is None else (f" at column {column}" if not line or line == 1
-                                             else f" at line {line}, column {column}")
-        super().__init__(message + where + hint)
-
-
-Evaluator = Callable[[dict], torch.Tensor]
+TORCH_BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div, ast.Pow: torch.pow}
+TORCH_UNARY = {ast.USub: torch.neg, ast.UAdd: lambda a: a}
 
 
 def compile_expression(text: str, names: tuple[str, ...], dtype=torch.float64, device="cpu") -> Evaluator:
     """A function of {name: tensor} computing `text`, or ExprError naming the first bad token."""
-    if not text.strip():
-        raise ExprError("the formula is empty")
-    if len(text) > MAX_LENGTH:
-        raise ExprError(f"the formula has {len(text):,} characters, more than the limit of {MAX_LENGTH:,}")
-    src = " ".join(text.strip().splitlines())     # a formula may span lines of a TOML multi-line string
-    try:
-        tree = ast.parse(src, mode="eval")
-    except SyntaxError as e:
-        if not e.offset or e.offset < 1:      # python points at nothing: the formula stopped too soon
-            raise ExprError(f"syntax error ({e.msg}): the formula ends too soon") from None
-        bad = _token_at(src, e.lineno, e.offset)
-        raise ExprError(f"syntax error{f' near {bad!r}' if bad else ''}", e.offset, e.lineno,
-                        f" ({e.msg})") from None
-    except (ValueError, RecursionError, MemoryError):
-        raise ExprError("cannot parse the formula (null characters or nesting too deep)") from None
-    lines = src.split("\n")
-    used: set[str] = set()
-    problems: list[tuple[tuple[int, int], str, str]] = []   # ((line, column), message, hint): first is raised
-
-    def bad(message: str, node, offset=None, hint: str = "") -> Evaluator:
-        off = node.col_offset if offset is None else offset
-        line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
-        column = len(line.encode()[:off].decode(errors="ignore")) + 1     # ast gives utf-8 byte offsets
-        problems.append(((node.lineno, column), message, hint))
-        for child in _expressions_under(node):        # report the earliest bad token, wherever it is
-            walk(child, 0)
-        return lambda env: None
-
-    def const(v: float):
-        t = torch.tensor(v, dtype=dtype, device=device)
-        return lambda env: t
-
-    def walk(node, depth: int) -> Evaluator:
-        if depth > MAX_DEPTH:
-            raise ExprError(f"the formula is nested more than {MAX_DEPTH} deep")
-        if isinstance(node, ast.Expression):
-            return walk(node.body, depth)
-        if isinstance(node, ast.Constant):
-            v = node.value
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                return bad(f"{v!r} is not a number", node)
-            try:
-                return const(float(v))
-            except OverflowError:
-                return bad("number too large", node)
-        if isinstance(node, ast.Name):
-            if node.id in names:
-                used.add(node.id)
-                return lambda env, k=node.id: env[k]
-            if node.id in CONSTANTS:
-                return const(CONSTANTS[node.id])
-            hint = " (a function needs parentheses)" if node.id in FUNCTIONS else ""
-            return bad(f"unknown name {node.id!r}", node, hint=f"{hint}; the parameters are {', '.join(names)} "
-                       "and the constants pi, e")
-        if isinstance(node, ast.BinOp):
-            op = BINARY.get(type(node.op))
-            if op is None:
-                sym = _SYMBOL.get(type(node.op), type(node.op).__name__)
-                hint = "; write ** for powers" if sym == "^" else ""
-                return bad(f"operator {sym!r}", node, _op_offset(node, lines),
-                           hint=f" is not allowed (use + - * / **){hint}")
-            a, b = walk(node.left, depth + 1), walk(node.right, depth + 1)
-            return lambda env: op(a(env), b(env))
-        if isinstance(node, ast.UnaryOp):
-            op = UNARY.get(type(node.op))
-            if op is None:
-                return bad(f"operator {_SYMBOL.get(type(node.op), type(node.op).__name__)!r} is not allowed", node)
-            a = walk(node.operand, depth + 1)
-            return lambda env: op(a(env))
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name):
-                return bad("only the named functions may be called", node, node.func.end_col_offset)
-            name = node.func.id
-            if name not in FUNCTIONS:
-                return bad(f"unknown function {name!r}", node, hint=f"; known: {', '.join(FUNCTIONS)}")
-            if node.keywords:
-                return bad(f"{name}()", node, hint=" takes no keyword arguments")
-            arity, fn = FUNCTIONS[name]
-            if len(node.args) != arity:
-                return bad(f"{name}()", node, hint=f" takes {arity} argument{'s' if arity > 1 else ''}, "
-                           f"got {len(node.args)}")
-            args = [walk(a, depth + 1) for a in node.args]
-            if arity == 1:
-                return lambda env: fn(args[0](env))
-            return lambda env: fn(args[0](env), args[1](env))
-        return bad(f"{_describe(node)} is not allowed", node, _node_offset(node))
-
-    fn = walk(tree, 0)
-    if problems:
-        (line, column), message, hint = min(problems)
-        raise ExprError(message, column, line, hint)
-    if not used:
-        raise ExprError(f"the formula uses none of the parameters ({', '.join(names)})")
-    return fn
-
-
-def _expressions_under(node):
-    """The expression nodes just below `node` (through keywords, arguments, comprehensions...)."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr):
-            yield child
-        elif not isinstance(child, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
-            yield from _expressions_under(child)
-
-
-def _describe(node) -> str:
-    return {
-        ast.Attribute: "'.' (attribute access)", ast.Subscript: "'[' (indexing)", ast.Compare: "a comparison",
-        ast.BoolOp: "'and'/'or'", ast.Lambda: "'lambda'", ast.IfExp: "'if ... else'", ast.List: "a list",
-        ast.Tuple: "a tuple (a stray comma?)", ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string",
-        ast.NamedExpr: "':='", ast.Starred: "'*'", ast.Await: "'await'", ast.Yield: "'yield'",
-        ast.ListComp: "a comprehension", ast.GeneratorExp: "a generator", ast.Slice: "a slice",
-    }.get(type(node), type(node).__name__)
-
-
-def _node_offset(node) -> int:
-    if isinstance(node, ast.Attribute) and node.end_col_offset is not None:
-        return node.end_col_offset - len(node.attr) - 1
-    if isinstance(node, ast.Subscript):
-        return node.value.end_col_offset
-    if isinstance(node, ast.Compare):
-        return node.left.end_col_offset
-    return node.col_offset
-
-
-def _op_offset(node: ast.BinOp, lines) -> int:
-    """Byte offset of a binary operator: the first non-space after its left operand."""
-    if node.left.end_lineno != node.lineno:
-        return node.col_offset
-    line = lines[node.lineno - 1].encode()
-    i = node.left.end_col_offset
-    while i < len(line) and line[i:i + 1] in (b" ", b")", b"\t"):
-        i += 1
-    return i
-
-
-def _token_at(text: str, lineno, offset) -> str:
-    if not lineno or not offset:
-        return ""
-    lines = text.split("\n")
-    if lineno > len(lines):
-        return ""
-    rest = lines[lineno - 1][offset - 1:].strip()
-    return rest.split()[0][:12] if rest else ""
+    ops = Ops(TORCH_FUNCTIONS, TORCH_BINARY, TORCH_UNARY, lambda v: torch.tensor(v, dtype=dtype, device=device))
+    return check_and_compile(text, names, ops)
 
 
 class Expression(Problem):
@@ -219,42 +55,5 @@ class Expression(Problem):
         return out.expand(len(params)) if out.dim() == 0 else out
 
 
-FIELDS = {
-    "f": Field("str", default=REQUIRED, doc='the loss, e.g. "x**2 + 10*y**2" (+ - * / **, sin, exp, log, ...)'),
-    "params": Field("strs", default=("x", "y"), min_length=1, doc="the parameter names, in order"),
-    "minimum": Field("numbers", doc="the known minimum (drawn on maps)", check=finite),
-    "window": Field("any", doc="plotting range, one [lo, hi] per parameter (default: minimum or 0, +-2)"),
-}
-
-
-def _check(v, base_dir):
-    names = v["params"]
-    for i, n in enumerate(names):
-        if not n.isidentifier() or keyword.iskeyword(n):
-            return [(f"params[{i}]", f"{n!r} is not a name (letters, digits and _, not starting with a digit)")]
-        if n in FUNCTIONS or n in CONSTANTS:
-            return [(f"params[{i}]", f"{n!r} is a function or constant of formulas; choose another name")]
-        if n in names[:i]:
-            return [(f"params[{i}]", f"{n!r} is named twice")]
-    errs = []
-    try:
-        compile_expression(v["f"], tuple(names))
-    except ExprError as e:
-        errs.append(("f", str(e)))
-    P = len(names)
-    if v.get("minimum") is not None and len(v["minimum"]) != P:
-        errs.append(("minimum", f"expected {P} values (one per parameter), got {len(v['minimum'])}"))
-    w = v.get("window")
-    if w is not None:
-        num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)  # noqa: E731
-        ok = isinstance(w, list) and len(w) == P and all(
-            isinstance(p, list) and len(p) == 2 and all(num(x) and math.isfinite(x) for x in p) and p[0] < p[1]
-            for p in w)
-        if not ok:
-            errs.append(("window", f"expected {P} pair(s) [lo, hi] with lo < hi, one per parameter"))
-    return errs
-
-
-EXPRESSION = ProblemDef("expression", FIELDS,
-                        lambda v, ctx: Expression(v["f"], tuple(v["params"]), v.get("minimum"), v.get("window"), ctx),
-                        _check, doc="any formula of the parameters, parsed by a whitelist evaluator")
+def build(v, ctx: BuildCtx) -> Expression:
+    return Expression(v["f"], tuple(v["params"]), v.get("minimum"), v.get("window"), ctx)

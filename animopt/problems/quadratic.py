@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..spec import Field
-from .base import BuildCtx, Problem, ProblemDef, finite
+from .base import BuildCtx, Problem
 
 
 class Quadratic(Problem):
@@ -44,19 +43,5 @@ class Quadratic(Problem):
         return {"gammas": self.gammas, "center": self.center}
 
 
-FIELDS = {
-    "gammas": Field("numbers", default=(5.0, 1.0), min_length=1, check=finite,
-                    doc="curvature of each coordinate (one parameter per value)"),
-    "center": Field("numbers", doc="the stationary point (default: the origin)", check=finite),
-}
-
-
-def _check(v, base_dir):
-    errs = []
-    if v.get("center") is not None and len(v["center"]) != len(v["gammas"]):
-        errs.append(("center", f"expected {len(v['gammas'])} values (one per gamma), got {len(v['center'])}"))
-    return errs
-
-
-QUADRATIC = ProblemDef("quadratic", FIELDS, lambda v, ctx: Quadratic(v["gammas"], v.get("center"), ctx), _check,
-                       doc="L = 1/2 sum gamma_i (w_i - c_i)^2 (seed 004)")
+def build(v, ctx: BuildCtx) -> Quadratic:
+    return Quadratic(v["gammas"], v.get("center"), ctx)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec import SceneError
+from ...spec import SceneError
 
 
 def check_data_source(v: dict, base_dir: Path, explicit: tuple[str, str], synthetic: tuple[str, ...] = (),
