@@ -161,6 +161,7 @@ def _ours(name, hps, grad, x0, steps, lrs=None):
 
 def _torch_kwargs(name, hp):
     kw = dict(hp)
+    kw.pop("compare", None)             # animopt's own key (run the torch.optim twin too)
     if name == "sgd":
         kw.pop("momentum_style")
     return kw

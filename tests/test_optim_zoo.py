@@ -212,6 +212,7 @@ def ours(name, hps, fn, x0, steps, extra=None):
 
 def _ref_kwargs(name, hp):
     kw = dict(hp)
+    kw.pop("compare", None)
     if name == "adafactor" and kw.get("eps") is None:
         kw.pop("eps")
     if name == "lbfgs":
