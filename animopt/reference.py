@@ -56,7 +56,15 @@ def scene_reference() -> str:
             "Every entry has `type`, an optional `schedule` table, display keys and the "
             "hyperparameters of torch.optim's constructor. A number given as a list (`lr = [0.01, 0.1]`) or a "
             "range (`lr = { from = 1e-3, to = 10, num = 50, scale = \"log\" }`) is swept: one run per value, "
-            "several swept keys form a grid.", "", "Display keys, on any entry:", "", table(DISPLAY)]
+            "several swept keys form a grid. A tuned key (`lr = { tune = [1e-4, 1], num = 64, score = \"final_loss\" }`) "
+            "runs `num` log-spaced candidates in the same batch and keeps the one with the lowest score "
+            "(`final_loss`, `mean_loss`: the mean loss over the steps, `distance`: from the end to the problem's "
+            "known minimum; ties to the smaller value, a diverged run scores infinity); the legend shows the "
+            "chosen value and `animopt tune SCENE` prints every candidate's score. `compare = \"torch\"` on an "
+            "entry whose type has a torch.optim twin also runs that class with the same settings: the twin is "
+            "drawn dashed and labelled \"(torch.optim, max diff D)\", D the largest parameter difference. "
+            "The parity tests (tests/test_optim_parity.py, tests/test_optim_zoo.py) check every type against "
+            "torch.optim or its reference package in float64.", "", "Display keys, on any entry:", "", table(DISPLAY)]
     for name, o in OPTIMIZERS.items():
         out += ["", f"#### `type = \"{name}\"` ({o.label})" + (f": {o.doc}" if o.doc else ""), "", table(o.fields)]
     out += ["", "### `schedule = { type = ... }`",
