@@ -98,7 +98,13 @@ def describe_entry(spec: OptimizerSpec) -> str:
     parts = [settings["lr"]] if "lr" in settings else []
     if spec.schedule.type != "constant":
         parts.append(settings["schedule"])
-    swept = [k for k, v in spec.hparams.items() if isinstance(v, Sweep)]
+    from .spec import Tune
+
+    tuned = {k: v for k, v in spec.hparams.items() if isinstance(v, Tune)}
+    if "lr" in tuned:                              # `lr tuned over 64 candidates by final_loss`
+        parts = [p for p in parts if p != settings["lr"]]
+    parts = [f"{k} tuned over {len(v)} candidates by {v.score}" for k, v in tuned.items()] + parts
+    swept = [k for k, v in spec.hparams.items() if isinstance(v, Sweep) and k not in tuned]
     runs = int(np.prod([len(spec.hparams[k]) for k in swept])) if swept else 1
     if runs > 1:
         parts.append(f"{runs} runs over " + " x ".join(swept))
