@@ -78,6 +78,7 @@ def key(scene: Scene, device: str | None = None) -> str:
     override, and the versions of animopt, torch and numpy."""
     from . import __version__
     from .batch import _file_hash, data_files
+    from .record import views_draw_steps_detail
     from .teach import buffers_wanted
 
     parts = {
@@ -86,6 +87,7 @@ def key(scene: Scene, device: str | None = None) -> str:
         "optimizers": [_canon({"type": o.type, "label": o.label, "hparams": o.hparams, "schedule": o.schedule})
                        for o in scene.optimizers],
         "buffers": list(buffers_wanted(scene.render)), "device": device,
+        "steps_detail": views_draw_steps_detail(scene.render),      # gradients kept (animopt.record)
         "data": [[str(p), _file_hash(p)] for p in data_files(scene)],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -176,10 +176,13 @@ def still(scene, output, step, device, sets, no_cache, quality):
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".npz or .csv file to write")
 @click.option("--device", default=None, help="torch device, overriding the scene's")
+@click.option("--all-steps", "all_steps", is_flag=True,
+              help="record every quantity at every step (record = \"all\"), not only what the views draw")
 @set_option
-def simulate(scene, output, device, sets):
+def simulate(scene, output, device, sets, all_steps=False):
     """Run SCENE's optimizers and write their History (.npz arrays, or .csv rows); the .npz also holds
-    `frame_steps`, the step each frame of the scene's clip shows."""
+    `frame_steps`, the step each frame of the scene's clip shows. The History keeps what the scene's
+    views draw (a heat map: no gradients or updates); --all-steps keeps everything."""
     from dataclasses import replace
 
     from .renderer import timeline
@@ -187,7 +190,7 @@ def simulate(scene, output, device, sets):
 
     if Path(output).suffix.lower() not in (".npz", ".csv"):
         raise BadInput(f"-o {output}: expected a file name ending in .npz or .csv")
-    sc = _load(scene, sets)
+    sc = _load(scene, tuple(sets) + (('train.record="all"',) if all_steps else ()))
     try:
         h = _simulate(sc, device=device)
     except SceneError as e:

@@ -60,6 +60,7 @@ class TrainSpec:
     dtype: str
     grad_noise: float
     divergence_threshold: float
+    record: str = "auto"                  # "drawn", "all" or "auto" (animopt.record)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ TRAIN = {
     "grad_noise": Field("number", default=0.0, ge=0, doc="std of Gaussian noise added to each gradient"),
     "divergence_threshold": Field("number", default=1e10, gt=0,
                                   doc="a run whose parameter (absolute value) or loss passes this is marked diverged"),
+    "record": Field("str", default="auto", choices=("auto", "drawn", "all"),
+                    doc="drawn: the History keeps what the scene's views draw (a sweep drawn as a heat map keeps "
+                        "no gradients or updates); all: every quantity at every step (animopt simulate "
+                        "--all-steps); auto: all up to 10 million values (steps x runs x parameters), else drawn"),
 }
 
 RENDER = {

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from . import limits
+from . import limits, record
 from .history import History
 from .optim import OPTIMIZERS, Ctx, lr_table
 from .problems import PROBLEMS, BuildCtx, Problem
@@ -119,6 +119,14 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
     if (steps + 1) * len(runs) * P > limits.MAX_HISTORY_VALUES:
         raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
                              f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
+    if problem.n is not None:                # minibatch indices: shared when every run has one batch size
+        sizes = {min(r.batch_size or problem.n, problem.n) for r in runs}
+        batch, shared = max(sizes), len(sizes) == 1
+    else:
+        batch, shared = 0, True
+    detail = record.wants_steps_detail(scene, steps, len(runs), P)
+    record.check_fits(record.estimate_bytes(steps, len(runs), P, dtype.itemsize, detail, batch, shared), f,
+                      steps, len(runs), P, scene.train.dtype, detail)
     out = Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype, twins=twins)
     out.lr = _lr_tables(out)
     tune.check_plan(out)
@@ -208,6 +216,15 @@ def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.n
                 if t == S:
                     break
         groups[b] = idx
+    if len(groups) == 1:                # one batch size: one [S, B] table, seen by every run (no copies)
+        idx = next(iter(groups.values()))
+        real = idx >= 0
+        w = real / np.maximum(real.sum(-1, keepdims=True), 1)
+        R = len(plan.runs)
+        idx_t = torch.as_tensor(np.where(real, idx, 0), device=plan.device)[:, None, :].expand(S, R, B)
+        w_t = torch.as_tensor(w, dtype=plan.dtype, device=plan.device)[:, None, :].expand(S, R, B)
+        keep = np.broadcast_to(idx[:, None, :], (S, R, B)) if S * R * B <= 50_000_000 else None
+        return idx_t, w_t, keep
     keys = list(groups)
     stack = np.stack([groups[b] for b in keys])                # [G, S, B]
     which = np.array([keys.index(b) for b in sizes])          # [R]
@@ -317,8 +334,10 @@ def _simulate(p: Plan) -> History:
     on_cpu = dev.type == "cpu"            # where a per-step check costs no device sync
 
     H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev)
-    H_grads = torch.empty((S, R, P), dtype=dt, device=dev)
-    H_upd = torch.empty((S, R, P), dtype=dt, device=dev)
+    # gradients and updates of every step only when a view draws them or record = "all" (animopt.record)
+    detail = record.wants_steps_detail(sc, S, R, P)
+    H_grads = torch.empty((S, R, P), dtype=dt, device=dev) if detail else None
+    H_upd = torch.empty((S, R, P), dtype=dt, device=dev) if detail else None
     H_loss = torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None else None   # full batch: reused
     # the optimizer buffers the views draw (state arrows, the update view), only when they ask
     H_buf = {b: torch.full((S, R, P), math.nan, dtype=dt, device=dev) for b in buffers_wanted(sc.render)}
@@ -404,8 +423,9 @@ def _simulate(p: Plan) -> History:
         diverged = torch.where(bad_loss, t, diverged)
         diverged = torch.where(bad_x, t + 1, diverged)
         moving = running & ~bad_loss
-        H_grads[t] = g
-        H_upd[t] = u
+        if detail:
+            H_grads[t] = g
+            H_upd[t] = u
         if H_loss is not None:
             H_loss[t] = Ld
         go = moving & ~bad_x
@@ -417,15 +437,19 @@ def _simulate(p: Plan) -> History:
 
     params = H_params.cpu().numpy()
     loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)
-    grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
+    if detail:
+        grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
+    else:                                   # not drawn: NaN of the usual shape, no memory (zero strides)
+        grads = updates = np.broadcast_to(np.array(np.nan, dtype=params.dtype), (S, R, P))
     buffers = {b: H.cpu().numpy() for b, H in H_buf.items()}
     div = _first_divergence(loss, diverged.cpu().numpy(), thr)
     for r in np.nonzero(div >= 0)[0]:
         k = div[r]            # params[k] / loss[k] is the last point recorded, the one past the bound
         params[k + 1:, r] = np.nan
         loss[k + 1:, r] = np.nan
-        grads[k:, r] = np.nan
-        updates[k:, r] = np.nan
+        if detail:
+            grads[k:, r] = np.nan
+            updates[k:, r] = np.nan
         for b in buffers.values():
             b[k:, r] = np.nan
     if H_iter is not None:
@@ -487,8 +511,12 @@ def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np
     S1, R, P = params.shape
     flat = params.reshape(-1, P)
     out = torch.empty(flat.shape[0], dtype=params.dtype, device=params.device)
-    rows = max(1, budget // (max(1, prob.n or 1) * P))
+    # a problem whose full-data loss is a quadratic form (the linear model): parameters^2 per point
+    # instead of samples x parameters (a million-run sweep: most of the simulation's time otherwise)
+    quadratic = getattr(prob, "_gram", None) is not None and hasattr(prob, "_full_from_gram")
+    rows = max(1, budget // ((P if quadratic else max(1, prob.n or 1)) * P))
     with torch.no_grad():
         for i in range(0, flat.shape[0], rows):
-            out[i:i + rows] = prob.loss(flat[i:i + rows])
+            chunk = flat[i:i + rows]
+            out[i:i + rows] = prob._full_from_gram(chunk)[0] if quadratic else prob.loss(chunk)
     return out.reshape(S1, R).cpu().numpy().astype(np.float64)

@@ -1,0 +1,102 @@
+"""What the simulator records, and whether it fits: the quantities the scene's views draw, and an
+estimate of the memory a simulation holds, checked against a budget before anything runs.
+
+`[train] record = "drawn"` keeps in the History what the views draw: every view but `grads`, `update` and
+state arrows reads only the parameters and the loss, so a sweep drawn as a heat map or as basins keeps no
+gradients or updates (they are then zero-stride NaN arrays of the usual shape: no memory). `record = "all"`
+(or `animopt simulate --all-steps`) keeps every quantity at every step. `record = "auto"` (the default)
+keeps everything while a History array holds at most AUTO_VALUES values (every scene but the big sweeps:
+the Python API's History has its gradients), and what is drawn past that.
+
+The budget: `$ANIMOPT_MEMORY_MB`, else 60% of the machine's physical memory. A scene whose simulation
+would hold more is refused at validation (`animopt validate`, before render) with the estimate and what
+to change, instead of being killed by the kernel halfway.
+"""
+from __future__ import annotations
+
+import os
+
+AUTO_VALUES = 10_000_000     # steps x runs x parameters under which "auto" records everything (80 MB as float64)
+
+# views that read only the parameters and the loss (and the learning rate, the hyperparameters)
+PARAMS_AND_LOSS = ("fit_line", "loss", "lr", "contour", "surface", "params", "ema", "heatmap", "landscape",
+                   "boundary", "accuracy", "basins")
+
+
+def _views(render):
+    for row in render.views:
+        for v in row:
+            yield v
+            inner = v.options.get("view") if v.type == "grid" else None
+            if inner is not None:
+                yield inner
+
+
+def views_draw_steps_detail(render) -> bool:
+    """True when a view draws gradients or updates (grads, update, state arrows, a view not known here)."""
+    return any(v.type != "grid" and (v.type not in PARAMS_AND_LOSS or v.options.get("state"))
+               for v in _views(render))
+
+
+def wants_steps_detail(scene, steps: int = 0, runs: int = 0, params: int = 0) -> bool:
+    """True when the History must keep the gradient and the update of every step: `record = "all"`,
+    `record = "auto"` with at most AUTO_VALUES values, or a view that draws them (grads, update, state
+    arrows, or a view this module does not know)."""
+    mode = getattr(scene.train, "record", "auto")
+    if mode == "all" or (mode == "auto" and steps * runs * params <= AUTO_VALUES):
+        return True
+    return views_draw_steps_detail(scene.render)
+
+
+def budget_bytes() -> int:
+    """`$ANIMOPT_MEMORY_MB` megabytes, else 60% of the physical memory (4 GB where it cannot be read)."""
+    env = os.environ.get("ANIMOPT_MEMORY_MB")
+    if env:
+        return int(float(env) * 2 ** 20)
+    try:
+        return int(0.6 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def estimate_bytes(steps: int, runs: int, params: int, itemsize: int, detail: bool, batch: int = 0,
+                   shared_batches: bool = True) -> dict[str, int]:
+    """The memory a simulation holds at its peak, by part: the recorded parameters (and gradients and
+    updates when `detail`) in the simulation's dtype, the loss (kept in the dtype, returned as float64),
+    the learning-rate table (float64, and a copy in the dtype), and the minibatch indices when each run
+    has its own ([steps, runs, batch] int64)."""
+    S1 = steps + 1
+    parts = {
+        "params": S1 * runs * params * itemsize,
+        "loss": S1 * runs * (itemsize + 8),
+        "lr": steps * runs * (8 + itemsize + 1),           # the table, its tensor copy, the active mask
+    }
+    if detail:
+        parts["grads and updates"] = 2 * steps * runs * params * itemsize
+    if batch and not shared_batches:
+        parts["minibatch indices"] = steps * runs * batch * (8 + itemsize)
+    return parts
+
+
+def check_fits(parts: dict[str, int], file: str, steps: int, runs: int, params: int, dtype: str,
+               detail: bool) -> None:
+    """A SceneError with the estimate and what to change when `parts` add up to more than the budget."""
+    from .spec import SceneError
+
+    total, budget = sum(parts.values()), budget_bytes()
+    if total <= budget:
+        return
+    gb = lambda b: f"{b / 2 ** 30:.1f} GB"  # noqa: E731
+    biggest = ", ".join(f"{k} {gb(v)}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 2 ** 28)
+    fixes = []
+    if dtype == "float64":
+        fixes.append('dtype = "float32" (about half)')
+    if detail:
+        fixes.append('views that draw no gradients (not grads, update or state arrows) and record = "auto" or '
+                     '"drawn"')
+    share = budget / total
+    fixes.append(f"fewer runs (about {int(runs * share):,} fit) or fewer steps (about {max(1, int(steps * share)):,})")
+    raise SceneError.one(file, "train", f"this simulation would hold about {gb(total)} ({runs:,} runs x "
+                         f"{steps:,} steps x {params} parameters: {biggest}), more than the memory budget of "
+                         f"{gb(budget)} ($ANIMOPT_MEMORY_MB, default 60% of this machine's memory); "
+                         "use " + ", or ".join(fixes))
