@@ -119,9 +119,9 @@ def test_frames_drawn_once_for_every_format(tmp_path, monkeypatch):
     calls = []
     frame = Canvas.frame
 
-    def counting(self, step):
+    def counting(self, step, index=None):
         calls.append(step)
-        return frame(self, step)
+        return frame(self, step, index)
 
     monkeypatch.setattr(Canvas, "frame", counting)
     sc = scene(tmp_path, fps=30, duration=2.0)
