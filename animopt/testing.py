@@ -44,12 +44,16 @@ class Numbers:
     change: float = 0.0                 # largest relative difference found (strict part)
     where: str = ""                     # which run and step it was found at
     chaotic: dict[str, int] = field(default_factory=dict)   # label -> horizon step, chaotic runs only
+    imprecise: int = 0                  # other runs past their horizon (float32: last bits differ early)
 
     def describe(self) -> str:
         note = ""
         if self.chaotic:
             runs = ", ".join(f"{label} after step {step}" for label, step in self.chaotic.items())
             note = f" (chaotic: {runs}, checked by loss range there)"
+        if self.imprecise:
+            note += (f" ({self.imprecise} run(s) beyond their dtype's precision part of the way, "
+                     "checked by loss range there)")
         if self.same:
             return ("same" if self.change == 0 else f"same within rtol (max {self.change:.1e})") + note
         return f"changed by {self.change:.3g}" + (f" ({self.where})" if self.where else "") + note
@@ -166,7 +170,7 @@ def _update(scene: Scene, history: History, golden_dir: Path, steps, device) -> 
 
     golden_dir.mkdir(parents=True, exist_ok=True)
     sensitivity = measure_sensitivity(scene, history, device)
-    save_golden(golden_dir / f"{scene.name}.npz", history, sensitivity)
+    save_golden(golden_dir / f"{scene.name}.npz", slim(history, scene), sensitivity)
     for step, image in frames_at(scene, history, steps).items():
         write_png(golden_dir / f"{scene.name}.{step}.png", image)
     eps = float(np.finfo(history.params.dtype).eps)
@@ -189,12 +193,17 @@ def measure_sensitivity(scene: Scene, history: History, device=None) -> np.ndarr
     from .simulator import plan, simulate
 
     moved = plan(scene, device)
-    init = history.params[0]
-    direction = np.cos(np.arange(init.shape[1]) + 0.5)            # no special direction, no zero component
-    moved.runs = [run._replace(init=tuple(float(v) for v in init[i] + PERTURBATION * direction
-                                          * np.maximum(np.abs(init[i]), 1.0)))
-                  for i, run in enumerate(moved.runs)]
+    default = np.asarray(moved.problem.default_init, dtype=np.float64)
+    direction = np.cos(np.arange(default.size) + 0.5)            # no special direction, no zero component
+
+    def nudge(start):
+        start = default if start is None else np.asarray(start, dtype=np.float64)
+        return tuple(float(v) for v in start + PERTURBATION * direction * np.maximum(np.abs(start), 1.0))
+
+    moved.runs = [run._replace(init=nudge(run.init)) for run in moved.runs]
     perturbed = simulate(moved)
+    if perturbed.params.shape != history.params.shape:       # a tuned lr chosen otherwise: nothing is stable
+        return np.full(history.loss.shape, np.float32(1e30))
     scale = _scale(history.params)                                            # [runs, P]
     with np.errstate(invalid="ignore"):
         gap = np.abs(perturbed.params - history.params) / scale
@@ -256,9 +265,10 @@ def compare_numbers(golden: History, history: History, rtol: float, sensitivity=
         where = f"{_run_name(history, run)} at step {step}"
     loose_ok, loose_where = _within_range(golden.loss, history.loss, ~strict)
     chaotic = _chaotic_runs(history, sensitivity, eps, rtol)
+    imprecise = int((horizon < history.steps).sum()) - len(chaotic)
     if not loose_ok:
-        return Numbers(False, max(change, float(gap.max())), loose_where, chaotic)
-    return Numbers(change <= rtol, change, where, chaotic)
+        return Numbers(False, max(change, float(gap.max())), loose_where, chaotic, imprecise)
+    return Numbers(change <= rtol, change, where, chaotic, imprecise)
 
 
 def _relative_gap(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -293,16 +303,24 @@ def save_golden(path: Path, history: History, sensitivity: np.ndarray) -> Path:
     """The History and what the check needs: sensitivity and the versions the frames were made with."""
     extra = {f"{META}{k}": np.array(v) for k, v in versions().items()}
     extra[f"{META}sensitivity"] = sensitivity
-    return slim(history).save(path, extra=extra)
+    return history.save(path, extra=extra)
 
 
-def slim(history: History) -> History:
-    """What a golden keeps: params and loss in full (the numbers checked), what is only drawn in float32,
-    minibatch indices in the smallest integers, and no data (the scene rebuilds it)."""
-    small_int = np.int16 if history.batch_idx is not None and history.batch_idx.max(initial=0) < 2 ** 15 else np.int32
-    return replace(history, grads=history.grads.astype(np.float32), updates=history.updates.astype(np.float32),
-                   batch_idx=None if history.batch_idx is None else history.batch_idx.astype(small_int),
-                   problem=None)
+def slim(history: History, scene: Scene) -> History:
+    """What a golden keeps: params and loss in full (the numbers checked); gradients and updates in float32,
+    or as NaN (nearly nothing, compressed) when no view draws them; minibatch indices in the smallest
+    integers; no data (the scene rebuilds it)."""
+    from .record import views_draw_steps_detail
+
+    def drawn(values):
+        if views_draw_steps_detail(scene.render):
+            return values.astype(np.float32)
+        return np.full(values.shape, np.nan, dtype=np.float32)
+
+    batches = history.batch_idx
+    small_int = np.int16 if batches is not None and batches.max(initial=0) < 2 ** 15 else np.int32
+    return replace(history, grads=drawn(history.grads), updates=drawn(history.updates),
+                   batch_idx=None if batches is None else batches.astype(small_int), problem=None)
 
 
 def load_golden(path: Path) -> tuple[History, dict]:
