@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+RUN_BYTES = 1000             # each run's Python objects (its settings, label, swept values): measured ~770
 AUTO_VALUES = 10_000_000     # steps x runs x parameters under which "auto" records everything (80 MB as float64)
 
 # views that read only the parameters and the loss (and the learning rate, the hyperparameters)
@@ -61,12 +62,13 @@ def budget_bytes() -> int:
 
 def estimate_bytes(steps: int, runs: int, params: int, itemsize: int, detail: bool, batch: int = 0,
                    shared_batches: bool = True) -> dict[str, int]:
-    """The memory a simulation holds at its peak, by part: the recorded parameters (and gradients and
+    """The memory a simulation holds at its peak, by part: each run's Python objects, the recorded parameters (and gradients and
     updates when `detail`) in the simulation's dtype, the loss (kept in the dtype, returned as float64),
     the learning-rate table (float64, and a copy in the dtype), and the minibatch indices when each run
     has its own ([steps, runs, batch] int64)."""
     S1 = steps + 1
     parts = {
+        "runs": runs * RUN_BYTES,
         "params": S1 * runs * params * itemsize,
         "loss": S1 * runs * (itemsize + 8),
         "lr": steps * runs * (8 + itemsize + 1),           # the table, its tensor copy, the active mask

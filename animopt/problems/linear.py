@@ -64,6 +64,14 @@ class Linear(Problem):
             g = (self._A.T @ r.view(self.n, R * m)).view(k, R, m).transpose(0, 1).reshape(R, k * m)
             return (r * r).sum((0, 2)) * s, g * (2 * s)
         W, B = self.split(params)
+        if idx.dim() == 2 and idx.stride(0) == 0 and weight.stride(0) == 0:
+            # every run on the same minibatch (the simulator's shared table, one batch size): the batch's
+            # rows once, multiplied into every run's W by broadcasting, not gathered per run (3x faster)
+            X, Y, w = self.X[idx[0]], self.Y[idx[0]], weight[0]                   # [b, inputs], [b, m], [b]
+            r = X @ W + B[:, None, :] - Y                                         # [R, b, m]
+            wr = r * (w * (2.0 / m))[None, :, None]
+            g = torch.cat([(X.T @ wr).flatten(1), wr.sum(1)], 1)
+            return ((r * r).mean(-1) * w).sum(-1), g
         X = self.X[idx]                                                          # [R, b, inputs]
         r = torch.bmm(X, W) + B[:, None, :] - self.Y[idx]
         wr = r * (weight * (2.0 / m))[:, :, None]
