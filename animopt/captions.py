@@ -14,23 +14,6 @@ from .teach import CAPTION_SECONDS, FADE_SECONDS, Caption
 PAD = 0.012           # of the figure, between a caption and the edge it sits at
 
 
-def check_mathtext(captions, errors) -> None:
-    """A caption whose mathtext does not parse is a scene error naming its `text`."""
-    from matplotlib.mathtext import MathTextParser
-
-    parser = MathTextParser("path")
-    for i, c in enumerate(captions):
-        for line in c.text.split("\n"):
-            if line.count("$") % 2:
-                errors.add(f"render.caption[{i}].text", f"an unclosed $ in {line!r}")
-                continue
-            if "$" in line:
-                try:
-                    parser.parse(line, 72)
-                except ValueError as e:
-                    errors.add(f"render.caption[{i}].text", "mathtext error: " + " ".join(str(e).split()))
-
-
 def frame_range(c: Caption, frame_steps: np.ndarray, fps: float) -> tuple[int, int]:
     """[first, stop) frames of the clip the caption shows in."""
     fs = np.asarray(frame_steps)

@@ -17,28 +17,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .history import History  # noqa: E402
-from .spec import Errors  # noqa: E402
 from .styles import params_drawn, run_styles  # noqa: E402
 from .theme import THEMES  # noqa: E402
-from .views import VIEWS, ViewCtx  # noqa: E402
-
-
-def check_views(render, history: History, file: str) -> None:
-    """View checks that need the History (a view that cannot draw this problem); raises SceneError."""
-    errors = Errors(file)
-    for r, row in enumerate(render.views):
-        for c, spec in enumerate(row):
-            path = f"render.views[{r}][{c}]" if len(render.views) > 1 else f"render.views[{c}]"
-            for key, msg in VIEWS[spec.type].check(dict(spec.options), history):
-                errors.add(f"{path}.{key}" if key else path, msg)
-    if getattr(render, "captions", ()):
-        from .captions import check_mathtext
-        from .teach import check_labels
-
-        for key, msg in check_labels(render, history):
-            errors.add(key, msg)
-        check_mathtext(render.captions, errors)
-    errors.raise_if_any()
+from .declare.views import VIEWS, check_views  # noqa: E402,F401  (check_views: where drawing code finds it)
+from .views import ViewCtx  # noqa: E402
 
 
 class Canvas:

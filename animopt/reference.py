@@ -44,7 +44,7 @@ def scene_reference() -> str:
     from .declare.problems import PROBLEMS
     from .scene import RENDER, TOP, TRAIN, WARMUP
     from .teach import CAPTION, PAUSE, SLOW
-    from .views import VIEWS
+    from .declare.views import VIEWS
 
     out = ["### Top level", table(TOP, skip=("problem", "train", "optimizer", "render")),
            "", "Tables: `[problem]`, `[train]`, one or more `[[optimizer]]`, `[render]`.",

@@ -14,7 +14,7 @@ from . import player
 from .encode import FramePool, PngFile, temp_path, video_encoder, write_png
 from .formats import FORMATS, STILL_SUFFIXES
 from .history import History
-from .layout import Canvas, check_views
+from .declare.views import check_views
 from .scene import Scene
 from .spec import SceneError
 from .limits import MAX_FRAMES
@@ -85,6 +85,8 @@ def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | No
 
 def open_canvas(scene: Scene, h: History, steps: np.ndarray) -> Canvas:
     """The scene's Canvas; with `transparent = true` the figure's background is transparent."""
+    from .layout import Canvas
+
     canvas = Canvas(scene.render, h, scene.title, steps, display(scene), scene.optimizers)
     if scene.render.transparent:
         canvas.fig.patch.set_alpha(0.0)
@@ -256,6 +258,8 @@ def still_image(scene: Scene, step: int | None = None, history: History | None =
 
 def frames_at(scene: Scene, history: History, steps: Iterable[int]) -> dict[int, np.ndarray]:
     """The frames of `scene` that show `steps`, drawn from `history` in one figure: {step: [H, W, 3] uint8}."""
+    from .layout import Canvas
+
     check_views(scene.render, history, scene.file)
     with Canvas(scene.render, history, scene.title, timeline(scene, history), display(scene),
                 scene.optimizers) as canvas:

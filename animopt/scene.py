@@ -266,7 +266,7 @@ def _registries():
 
     from .declare.problems import PROBLEMS
     from .optim import OPTIMIZERS, SCHEDULES
-    from .views import VIEWS
+    from .declare.views import VIEWS
 
     return SimpleNamespace(PROBLEMS=PROBLEMS, OPTIMIZERS=OPTIMIZERS, SCHEDULES=SCHEDULES, VIEWS=VIEWS)
 

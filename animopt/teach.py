@@ -211,6 +211,26 @@ def check_labels(render, history) -> list[tuple[str, str]]:
     return out
 
 
+def check_mathtext(captions, errors) -> None:
+    """A caption whose mathtext does not parse is a scene error naming its `text` (matplotlib's parser is
+    imported only for a caption that has some)."""
+    parser = None
+    for i, c in enumerate(captions):
+        for line in c.text.split("\n"):
+            if line.count("$") % 2:
+                errors.add(f"render.caption[{i}].text", f"an unclosed $ in {line!r}")
+                continue
+            if "$" in line:
+                if parser is None:
+                    from matplotlib.mathtext import MathTextParser
+
+                    parser = MathTextParser("path")
+                try:
+                    parser.parse(line, 72)
+                except ValueError as e:
+                    errors.add(f"render.caption[{i}].text", "mathtext error: " + " ".join(str(e).split()))
+
+
 # ---------------------------------------------------------------- recorded buffers
 
 STATES = ("gradient", "momentum", "update", "scaling")

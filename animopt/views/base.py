@@ -6,16 +6,15 @@ name checks.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from matplotlib.artist import Artist
 
 from ..history import History
 from ..info import ProblemInfo
-from ..spec import Field
 from ..states import RunStates, run_states
 from ..theme import Theme
 
@@ -95,17 +94,6 @@ class View:
     def after_layout(self) -> None:
         """Called once the figure's layout is final (frozen), before the background is drawn: a view
         that needs the real size of its axes (equal scales) adjusts its limits here."""
-
-
-@dataclass(frozen=True)
-class ViewDef:
-    name: str
-    fields: dict[str, Field]
-    cls: Callable[..., View]
-    doc: str = ""
-    check: Callable[[dict, History], list[tuple[str, str]]] = field(default=lambda options, history: [])
-    shows_runs: bool = False        # draws the runs in their colours: a figure with two such panels gets
-                                    # one shared legend of the runs instead of one per panel
 
 
 # ---------------------------------------------------------------- limits
@@ -242,21 +230,6 @@ def param_index(h: History, names, default: int | tuple = 0) -> list[int]:
     if names is None:
         return list(default) if isinstance(default, (tuple, list)) else [default]
     return [h.param_names.index(n) for n in names]
-
-
-def check_param_names(names, h: History, key: str = "params") -> list[tuple[str, str]]:
-    """(key, message) for the first name in `names` that is not a parameter of the problem."""
-    if names is None:
-        return []
-    for i, n in enumerate(names):
-        if n not in h.param_names:
-            known = ", ".join(repr(p) for p in h.param_names[:12]) + (", ..." if len(h.param_names) > 12 else "")
-            from ..spec import did_you_mean
-            return [(key, f"{n!r} is not a parameter of this problem" + did_you_mean(str(n), h.param_names)
-                     + f"; its parameters are {known}")]
-    if len(set(names)) != len(names):
-        return [(key, f"a parameter is named twice: {list(names)}")]
-    return []
 
 
 # ---------------------------------------------------------------- notes and legends

@@ -13,19 +13,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from ..spec import Field
-from .base import View, ViewDef, decimate, robust_limits
-from .curves import _FIELDS, Curves
-from .landscape import check_run, run_index
+from ..declare.views.common import run_index
+from .base import View, decimate, robust_limits
+from .curves import Curves
 
 CLASS_COLORS = ("#3b75af", "#e8893b", "#519e3e", "#c53a32", "#8d69b8", "#84584e", "#d57fbe", "#7f7f7f",
                 "#bcbd22", "#17becf", "#aec7e8", "#ffbb78")
 MAX_ACCURACY_COST = 4e9        # parameter sets x points x parameters evaluated for an accuracy curve
-
-
-def _data_2d(info) -> bool:
-    X = info.data.get("X") if info is not None else None
-    return X is not None and np.ndim(X) == 2 and X.shape[1] == 2 and "y" in info.data
 
 
 class Boundary(View):
@@ -100,17 +94,6 @@ class Boundary(View):
         self.text.set_text("diverged" if not np.isfinite(acc) else f"accuracy {100 * acc:.1f}%")
 
 
-def _check_boundary(options, history):
-    info = history.problem
-    if info is None or info.predict is None:
-        return [("", "needs a classifier problem (mlp, or classifier on 2-D data): this one predicts no classes")]
-    if not _data_2d(info):
-        X = info.data.get("X")
-        got = f"{X.shape[1]} features" if X is not None and np.ndim(X) == 2 else "no data points"
-        return [("", f"draws 2-D data; this problem has {got} (the accuracy view works for any classifier)")]
-    return check_run(history, options.get("run", 0))
-
-
 class Accuracy(Curves):
     ylabel = "training accuracy"
     title = "Training accuracy"
@@ -156,22 +139,3 @@ def accuracy_curves(h) -> np.ndarray:
             last = steps[good][-1]
             out[:last + 1, r] = np.interp(np.arange(last + 1), steps[good], acc[good, r])
     return out
-
-
-def _check_accuracy(options, history):
-    info = history.problem
-    if info is None or info.accuracy_fn is None:
-        return [("", "needs a classifier problem (mlp or classifier): this one has no accuracy")]
-    return []
-
-
-BOUNDARY = ViewDef("boundary", {
-    "run": Field("any", default=0, doc="the run drawn: its label or index (every run: "
-                                       "{ type = \"grid\", view = \"boundary\" })"),
-    "resolution": Field("int", default=200, ge=16, le=600, doc="pixels of the decision regions per axis"),
-    "title": Field("str", doc="default: the run's label"),
-}, Boundary, "2-D data and one run's decision regions, step by step, with its training accuracy",
-    _check_boundary)
-
-ACCURACY = ViewDef("accuracy", {k: v for k, v in _FIELDS.items() if k != "scale"}, Accuracy,
-                   "each run's training accuracy, step by step (classifiers)", _check_accuracy, shows_runs=True)

@@ -8,10 +8,10 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm
 from matplotlib.lines import Line2D
 
-from ..spec import Field
+from ..declare.views.common import marked_points
 from ..states import box_exits
 from ..styles import set_markers
-from .base import (View, ViewDef, avoid, check_param_names, decimate, diverged_note, legend, log_scale_wanted,
+from .base import (View, avoid, decimate, diverged_note, legend, log_scale_wanted,
                    param_index, retime_notes, run_limits, show_diverged, upto)
 
 MAX_GRID_COST = 2e8       # grid points x data values evaluated for one landscape (digits: a 38-point grid)
@@ -97,19 +97,6 @@ def view_box(ctx, i: int, j: int, fit: str = "paths", panel_ratio: float | None 
 def _widen(lo: float, hi: float, span: float) -> tuple[float, float]:
     extra = max(0.0, span - (hi - lo)) / 2
     return lo - extra, hi + extra
-
-
-def marked_points(info, P: int) -> tuple[np.ndarray, np.ndarray]:
-    """([k, P] minima, [m, P] other stationary points) the views mark: a problem may list several minima
-    and its saddles in its data, else its one minimum."""
-    def rows(a):
-        a = np.asarray(a, dtype=np.float64).reshape(-1, P)
-        return a[np.isfinite(a).all(1)]
-
-    d = info.data
-    none = np.zeros((0, P))
-    mins = rows(d["minima"]) if "minima" in d else (rows(info.minimum) if info.minimum is not None else none)
-    return mins, (rows(d["stationary"]) if "stationary" in d else none)
 
 
 def shares_units(info) -> bool:
@@ -310,46 +297,3 @@ def _arrows(ax, L: Landscape, th, n: int = 13) -> None:
     u, v = u / norm * length * sx, v / norm * length * sy
     return ax.quiver(X, Y, u, v, angles="xy", scale_units="xy", scale=1, color=th.muted, alpha=0.55, width=0.003,
                      headwidth=3.5, headlength=4, zorder=2)
-
-
-def check_landscape(options, history):
-    """Checks shared by contour and surface: a loss function and two parameters that exist."""
-    info = history.problem
-    if info is None or info.loss_fn is None:
-        return [("", "this History has no loss function to draw (simulate the scene instead of loading it)")]
-    if len(history.param_names) < 2:
-        return [("params", f"needs a problem with two or more parameters; this one has only "
-                           f"{len(history.param_names)}")]
-    return check_param_names(options.get("params"), history)
-
-
-from .state import STATE_FIELD, STATE_SCALE_FIELD  # noqa: E402  (the state arrows' key, on contour and surface)
-
-LANDSCAPE_FIELDS = {
-    "params": Field("strs", length=2, doc="the two parameters on the axes (default: the first two)"),
-    "resolution": Field("int", default=160, ge=16, le=800, doc="grid points per axis"),
-    "scale": Field("str", default="auto", choices=("auto", "linear", "log"),
-                   doc="level spacing; auto: log when the loss spans more than two decades"),
-    "fit": Field("str", default="window", choices=("window", "paths"),
-                 doc="window: the problem's plotting window widened to hold the paths; paths: just the paths"),
-    "legend": Field("bool", default=True, doc="a legend of the runs"),
-    "title": Field("str"),
-}
-
-CONTOUR = ViewDef("contour", {
-    **LANDSCAPE_FIELDS,
-    "fit": Field("str", default="paths", choices=("paths", "window"),
-                 doc="paths: the paths, starts and marked points (minima, stationary points) with a margin; "
-                     "window: the problem's plotting window widened to hold them"),
-    "aspect": Field("str", choices=("equal", "auto"),
-                    doc="equal: one unit the same length on both axes (true shapes); auto: each axis fills the "
-                        "panel; default: equal when both parameters are coordinates of one space (no data fitted)"),
-    "markers": Field("bool", default=False, doc="a dot at every step of the paths (shrinking steps show)"),
-    "levels": Field("int", default=30, ge=2, le=200, doc="number of contour levels"),
-    "filled": Field("bool", default=True, doc="shade between the contour lines"),
-    "arrows": Field("bool", default=False, doc="anti-gradient arrows on a coarse grid"),
-    "trail": Field("int", default=0, ge=0, doc="steps of path behind each head; 0: the whole path"),
-    "state": STATE_FIELD,
-    "state_scale": STATE_SCALE_FIELD,
-}, Contour, "loss contours over two parameters with each run's path", check_landscape,
-    shows_runs=True)

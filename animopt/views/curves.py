@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import Field
 from ..styles import set_markers
-from .base import (MIN_LOG_DECADES, EdgeMarks, View, ViewDef, avoid, curve_lines, decimate, diverged_note,
+from .base import (MIN_LOG_DECADES, EdgeMarks, View, avoid, curve_lines, decimate, diverged_note,
                    healthy, legend, log_decades, log_limits, log_scale_wanted, log_ticks, robust_limits,
                    run_style, series_exits, show_diverged, to_edges, upto)
 
@@ -131,29 +130,3 @@ class LearningRate(Curves):
 
     def include(self, v):
         return (0.0,)      # warmup and annealing are read against zero
-
-
-_FIELDS = {
-    "scale": Field("str", default="auto", choices=("auto", "linear", "log"),
-                   doc="y axis; auto: log when the values span more than two decades; log or auto fall "
-                       "back to linear when the values span under one decade (too few labelled ticks)"),
-    "title": Field("str"),
-    "ylabel": Field("str"),
-    "legend": Field("bool", default=True, doc="a legend of the runs"),
-}
-
-LOSS_FIELDS = {**_FIELDS, "above_floor": Field(
-    "bool", default=False, doc="draw the loss minus the problem's least loss (the noise floor of a data "
-                               "problem): the jitter of minibatches around the answer, on a log axis")}
-
-
-def _check_loss(options, history):
-    """above_floor needs the least loss, which problems with a known minimum give."""
-    if options.get("above_floor") and (history.problem is None or history.problem.min_loss is None):
-        return [("above_floor", "this problem has no known least loss to subtract")]
-    return []
-
-
-LOSS = ViewDef("loss", LOSS_FIELDS, Loss, "each run's full-data loss, step by step", check=_check_loss,
-               shows_runs=True)
-LR = ViewDef("lr", dict(_FIELDS), LearningRate, "the learning rate each run used, step by step", shows_runs=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import Field
-from .base import View, ViewDef, robust_limits
+from .base import View, robust_limits
 
 
 def ema(x: np.ndarray, beta: float, bias_correction: bool = False) -> np.ndarray:
@@ -53,19 +52,3 @@ class EMA(View):
         m = int(round(self.ctx.clip_fraction(step) * (len(self.t) - 1))) + 1
         for ln, v in zip(self.lines, self.series):
             ln.set_data(self.t[:m], v[:m])
-
-
-def _beta_ok(betas):
-    if any(not (0.0 <= b < 1.0) for b in betas):
-        return f"every beta must be in [0, 1), got {list(betas)}"
-    return None
-
-
-EMA_VIEW = ViewDef("ema", {
-    "betas": Field("numbers", default=(0.9, 0.98), min_length=1, check=_beta_ok,
-                   doc="smoothing factors, each in [0, 1)"),
-    "steps": Field("int", default=200, ge=2, le=100_000, doc="length of the random walk"),
-    "seed": Field("int", default=0, ge=0, doc="seed of the random walk"),
-    "bias_correction": Field("bool", default=False, doc="divide by 1 - beta^t (Adam's correction)"),
-    "title": Field("str"),
-}, EMA, "a seeded random walk and its exponential moving averages (seed 004)")

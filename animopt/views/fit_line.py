@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..spec import Field
 from ..states import exit_steps
-from .base import (EdgeMarks, View, ViewDef, avoid, diverged_note, legend, robust_limits, run_limits, run_style,
+from .base import (EdgeMarks, View, avoid, diverged_note, legend, robust_limits, run_limits, run_style,
                    show_diverged)
 
 
@@ -112,17 +111,3 @@ def line_limits(h, ia: int, ib: int, xs: np.ndarray, y: np.ndarray, frame_steps=
     ends = p[..., ia, None] * xs + p[..., ib, None]                 # [F, R, 2]
     start = h.params[0, :, ia, None] * xs + h.params[0, :, ib, None]
     return run_limits(ends, h, pad=0.06, include=np.concatenate([np.ravel(y), start.ravel()]))
-
-
-def _check(options, history):
-    if history.problem is None or "x" not in history.problem.data:
-        return [("", "fit_line needs a problem with x, y data (type = \"line\")")]
-    return []
-
-
-FIT_LINE = ViewDef("fit_line", {
-    "title": Field("str", doc="panel title"),
-    "highlight_batch": Field("bool", default=False, doc="ring the points of the current minibatch"),
-    "legend": Field("bool", default=True, doc="a legend of the runs, the data and the true line"),
-}, FitLine, "the data and each run's current line", _check,
-    shows_runs=True)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import Field
-from .base import (EdgeMarks, View, ViewDef, avoid, check_param_names, curve_lines, decimate, diverged_note,
+from .base import (EdgeMarks, View, avoid, curve_lines, decimate, diverged_note,
                    legend, param_index, run_limits, run_style, series_exits, show_diverged, to_edges, upto)
 
 
@@ -81,21 +80,3 @@ class Grads(View):
         for e in self.edges:
             e.update(step - 1)                            # the gradient of update k is drawn from step k + 1
         show_diverged(self.notes, self.h, step)
-
-
-def _check(options, history):
-    if history.grads.shape[0] == 0:
-        return [("", "there are no updates to show (steps = 0)")]
-    p = options.get("param")
-    return check_param_names(None if p is None else [p], history, key="param")
-
-
-GRADS = ViewDef("grads", {
-    "param": Field("str", doc="the parameter (default: the first)"),
-    "title": Field("str"),
-    "layout": Field("str", default="overlay", choices=("overlay", "stacked"),
-                    doc="overlay: raw gradient (thin) and direction applied (thick) on one axis; stacked: one "
-                        "panel each (adaptive methods, whose direction is not in the gradient's units)"),
-    "legend": Field("bool", default=True, doc="a legend of the runs"),
-}, Grads, "one parameter's raw minibatch gradient against the update direction applied", _check,
-    shows_runs=True)

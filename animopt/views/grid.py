@@ -11,50 +11,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..history import History
-from ..spec import REQUIRED, Field
-from .base import View, ViewDef
-from .heatmap import fmt_value
-
-MAX_PANELS = 36
-
-
-def restrict(h: History, runs) -> History:
-    """The History of the runs `runs` only (same steps, same problem)."""
-    runs = np.asarray(runs, dtype=np.int64)
-    bi = h.batch_idx
-    if bi is not None and bi.ndim == 3:
-        bi = bi[:, runs]
-    return replace(
-        h, params=h.params[:, runs], loss=h.loss[:, runs], grads=h.grads[:, runs], updates=h.updates[:, runs],
-        lr=h.lr[:, runs], diverged_at=h.diverged_at[runs], labels=tuple(h.labels[r] for r in runs),
-        hparams={k: np.asarray(v)[runs] for k, v in h.hparams.items()},
-        optimizer=None if h.optimizer is None else h.optimizer[runs], batch_idx=bi)
-
-
-def panels(h: History, by: str | None) -> list[tuple[str, np.ndarray]]:
-    """(title, run indices) of each panel: per value of `by` (sorted), else one per run."""
-    if not by:
-        return [(h.labels[r], np.array([r])) for r in range(h.runs)]
-    v = np.asarray(h.hparams[by], dtype=np.float64)
-    rows = v.reshape(h.runs, -1)
-    keys = [tuple(r) for r in rows]
-    order = sorted(set(keys), key=lambda k: (any(np.isnan(k)), tuple(np.nan_to_num(k, nan=np.inf))))
-    out = []
-    for k in order:
-        idx = np.array([i for i, kk in enumerate(keys) if kk == k or (np.allclose(kk, k, equal_nan=True))])
-        if any(np.isnan(k)):
-            title = f"no {by}"
-        elif len(k) == 1:
-            title = f"{_name(by)} = {fmt_value(k[0])}"
-        else:
-            title = f"{_name(by)} = [" + ", ".join(fmt_value(x) for x in k) + "]"
-        out.append((title, idx))
-    return out
-
-
-def _name(key: str) -> str:
-    return {"batch_size": "batch size"}.get(key, key)
+from ..declare.views.sweeps import panels, restrict
+from .base import View
 
 
 class Grid(View):
@@ -151,41 +109,3 @@ def _share(axes_of: list[list], cols: int) -> None:
             if shared["y"] and i % cols:
                 a.tick_params(axis="y", labelleft=False)
                 a.set_ylabel("")
-
-
-def _view_field(v):
-    from ..scene import ViewSpec
-
-    if isinstance(v, (str, dict, ViewSpec)):
-        return None
-    return "expected a view name (\"fit_line\") or a table ({ type = \"contour\", ... })"
-
-
-def _check(options, history):
-    from . import VIEWS
-
-    spec = options.get("view")
-    if spec is None or isinstance(spec, (str, dict)):
-        return []                     # scene.py has reported it
-    if spec.type == "grid":
-        return [("view", "a grid cannot hold another grid")]
-    by = options.get("by")
-    if by and by not in history.hparams:
-        swept = ", ".join(map(repr, history.hparams)) or "none: this scene sweeps nothing"
-        return [("by", f"{by!r} is not a swept key of this scene; swept keys here: {swept}")]
-    groups = panels(history, by)
-    if len(groups) > MAX_PANELS:
-        return [("by" if by else "view", f"{len(groups)} panels is more than a grid holds ({MAX_PANELS}); "
-                 + ("sweep fewer values" if by else "group the runs with by = \"<swept key>\""))]
-    errs = []
-    for key, msg in VIEWS[spec.type].check(dict(spec.options), restrict(history, groups[0][1])):
-        errs.append((f"view.{key}" if key else "view", msg))
-    return errs
-
-
-GRID = ViewDef("grid", {
-    "view": Field("any", default=REQUIRED, check=_view_field, doc="the view drawn in every panel"),
-    "by": Field("str", doc="swept key: one panel per value (its runs drawn together); default: one per run"),
-    "cols": Field("int", ge=1, le=MAX_PANELS, doc="panels per row (default: what makes them about 4:3)"),
-    "share": Field("bool", default=True, doc="the same axes limits in every panel (from all the runs)"),
-}, Grid, "small multiples of a view: one panel per run or per value of a swept key", _check, shows_runs=True)

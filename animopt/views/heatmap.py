@@ -15,16 +15,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.cm import ScalarMappable
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from ..spec import Field
-from .base import View, ViewDef
-
-
-def fmt_value(v) -> str:
-    """A hyperparameter value, short: 0.001, 0.25, 16, 1e-05."""
-    v = float(v)
-    if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.3g}"
+from ..declare.views.sweeps import fmt_value
+from .base import View
 
 
 def is_log_spaced(vals: np.ndarray) -> bool:
@@ -319,50 +311,3 @@ def _ticks(axis, vals: np.ndarray) -> None:
     axis.set_major_locator(FixedLocator(vals))
     axis.set_major_formatter(FuncFormatter(lambda v, _: fmt_value(v)))
     axis.set_minor_locator(NullLocator())
-
-
-def _check(options, history):
-    errs = []
-    swept = [k for k, v in history.hparams.items() if np.asarray(v).ndim == 1]
-    known = ("swept keys here: " + ", ".join(map(repr, swept))) if swept else (
-        "this scene sweeps nothing; give the key a list of values (lr = [0.01, 0.1, 1.0]) or a range "
-        "(momentum = { from = 0, to = 0.9, num = 4 })")
-    runs = np.arange(history.runs)
-    opt = options.get("optimizer")
-    if opt is not None:
-        if history.optimizer is None or not (history.optimizer == opt).any():
-            n = 0 if history.optimizer is None else int(history.optimizer.max()) + 1
-            return [("optimizer", f"no [[optimizer]] entry {opt}; this scene has {n} (0 to {n - 1})")]
-        runs = runs[history.optimizer == opt]
-    for key in ("x", "y"):
-        k = options.get(key)
-        if k not in history.hparams:
-            errs.append((key, f"{k!r} is not a swept key of this scene; {known}"))
-            continue
-        v = np.asarray(history.hparams[k])
-        if v.ndim != 1:
-            errs.append((key, f"{k!r} takes list values; the heatmap needs a number per run; {known}"))
-            continue
-        vals = np.unique(v[runs][np.isfinite(v[runs])])
-        if len(vals) < 2:
-            errs.append((key, f"{k!r} takes {len(vals)} value(s) here; the heatmap needs a sweep over at "
-                              "least two"))
-    if not errs and options.get("x") == options.get("y"):
-        errs.append(("y", f"x and y are both {options['x']!r}; pick two different swept keys"))
-    return errs
-
-
-HEATMAP = ViewDef("heatmap", {
-    "x": Field("str", default="lr", doc="swept key along the horizontal axis (a key of the sweep)"),
-    "y": Field("str", default="momentum", doc="swept key along the vertical axis"),
-    "optimizer": Field("int", ge=0, doc="only the runs of this [[optimizer]] entry (0-based); default: all"),
-    "xscale": Field("str", default="auto", choices=("auto", "linear", "log"),
-                    doc="auto: log when the values are log-spaced"),
-    "yscale": Field("str", default="auto", choices=("auto", "linear", "log")),
-    "title": Field("str", doc="panel title"),
-    "best_tolerance": Field("number", default=0.1, ge=0,
-                            doc="cells whose loss is within this fraction of their column's best (or of the "
-                                "noise floor, the problem's min_loss, when larger) tie with it and are ringed "
-                                "together; the line joins only columns with one best cell. At the noise floor "
-                                "minibatch noise reorders cells by a few percent"),
-}, Heatmap, "the loss over a two-hyperparameter sweep, step by step, with the best y for each x", _check)

@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm, to_rgba
 from matplotlib.lines import Line2D
 
-from ..spec import Field
-from .base import (View, ViewDef, decimate, diverged_note, legend, run_limits, show_diverged)
+from ..declare.views.common import run_index
+from .base import (View, decimate, diverged_note, legend, run_limits, show_diverged)
 from .contour import MAX_GRID_COST, contour_levels, eval_loss
 
 MARGIN = 0.12
@@ -37,27 +37,6 @@ class Plane:
     share: np.ndarray         # [T, R] off / distance from the centre (0 at the centre)
     explained: np.ndarray | None   # [2] share of the paths' variance along d1, d2 (pca)
     center_text: str
-
-
-def run_index(h, run) -> int | None:
-    """A run given as its label or its index (None when there is no such run)."""
-    if isinstance(run, bool):
-        return None
-    if isinstance(run, int):
-        return run if -h.runs <= run < h.runs else None
-    if isinstance(run, str):
-        if run in h.labels:
-            return h.labels.index(run)
-        low = [lb.lower() for lb in h.labels]
-        return low.index(run.lower()) if run.lower() in low else None
-    return None
-
-
-def check_run(h, run, key: str = "run") -> list[tuple[str, str]]:
-    if run is None or run_index(h, run) is not None:
-        return []
-    names = ", ".join(repr(lb) for lb in h.labels[:8]) + (", ..." if h.runs > 8 else "")
-    return [(key, f"no run {run!r}: give a label ({names}) or an index 0..{h.runs - 1}")]
 
 
 def final_points(h) -> np.ndarray:
@@ -296,39 +275,3 @@ class Landscape(View):
         r = int(np.nanargmax(np.where(ok, pl.share[k], -1)))
         return (f"off the plane: up to {100 * pl.share[k, r]:.0f}% of a run's distance from the centre "
                 f"({h.labels[r]}, {_fmt(pl.off[k, r])})")
-
-
-def _check(options, history):
-    info = history.problem
-    if info is None or info.loss_fn is None:
-        return [("", "this History has no loss function to draw (simulate the scene instead of loading it)")]
-    P = len(history.param_names)
-    if P <= 2:
-        return [("", f"a plane through parameter space needs more than two parameters; this problem has {P}: "
-                     "draw it whole with contour")]
-    center = options.get("center", "mean")
-    if center != "mean":
-        return check_run(history, center, "center")
-    return []
-
-
-LANDSCAPE = ViewDef("landscape", {
-    "plane": Field("str", default="pca", choices=("pca", "random"),
-                   doc="pca: the principal directions of all runs' paths together (axes give the share of "
-                       "variance); random: two Gaussian directions, filter-normalized (Li et al. 2018)"),
-    "center": Field("any", default="mean",
-                    doc="the plane's origin: \"mean\" (the runs' mean final point), or a run's label or index "
-                        "(its final point)"),
-    "seed": Field("int", default=0, ge=0, doc="random plane: the seed of its directions"),
-    "span": Field("number", gt=0, doc="the plane reaches at least +-span around the centre, in units of the "
-                                      "directions (default: the paths; random: at least 1)"),
-    "resolution": Field("int", default=80, ge=16, le=400, doc="grid points per axis (fewer for big data)"),
-    "levels": Field("int", default=30, ge=2, le=200, doc="number of contour levels"),
-    "scale": Field("str", default="auto", choices=("auto", "linear", "log"),
-                   doc="level spacing; auto: log when the loss spans more than two decades"),
-    "fade": Field("bool", default=True,
-                  doc="paths fade where most of their distance from the centre lies off the plane"),
-    "legend": Field("bool", default=True, doc="a legend of the runs"),
-    "title": Field("str"),
-}, Landscape, "the loss on a plane through parameter space (PCA of the paths or random, filter-normalized) "
-              "with every run's path projected on it and its distance from the plane", _check, shows_runs=True)

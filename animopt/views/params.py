@@ -6,9 +6,8 @@ import math
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..spec import Field
 from ..styles import set_markers
-from .base import (EdgeMarks, View, ViewDef, avoid, check_param_names, curve_lines, decimate, diverged_note,
+from .base import (EdgeMarks, View, avoid, curve_lines, decimate, diverged_note,
                    legend, param_index, run_limits, run_style, series_exits, show_diverged, to_edges, upto)
 
 AUTO_ALL = 6      # problems with up to this many parameters show them all
@@ -104,16 +103,3 @@ class Params(View):
             self.heads[q].set_offsets(np.c_[np.full(h.runs, k), y])
             self.edges[q].update(step)
         show_diverged(self.notes, h, step)
-
-
-def _check(options, history):
-    return check_param_names(options.get("params"), history)
-
-
-PARAMS = ViewDef("params", {
-    "params": Field("strs", min_length=1, doc="parameters to show (default: all of a problem with up to 6, "
-                                              "else the 4 that moved most)"),
-    "legend": Field("bool", default=True, doc="a legend of the runs"),
-    "markers": Field("bool", default=False, doc="a dot at every step of the curves (shrinking steps show)"),
-}, Params, "each parameter against the step, one panel each, true values dashed", _check,
-    shows_runs=True)

@@ -12,18 +12,6 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..spec import Field
-from ..teach import STATES
-
-STATE_SCALE_FIELD = Field("number", gt=0, doc="the state arrows' magnification (1: true steps, the update "
-                                                "ending on the next point); default: chosen for the clip")
-
-STATE_FIELD = Field("strs", choices=STATES, doc="arrows at each run's current point, in one scale named in the key: "
-                                                "\"gradient\" (-lr g), \"momentum\" (-lr times the momentum "
-                                                "buffer), \"update\" (the step taken, to the next point); "
-                                                "\"scaling\": adaptive rules' per-coordinate step scale as an "
-                                                "ellipse")
-
 COLORS = {"gradient": "#d62728", "momentum": "#8c4fc4", "update": None}     # None: the theme's foreground
 WORDS = {"gradient": "−lr·gradient", "momentum": "−lr·momentum", "update": "update (to the next step)",
          "scaling": "step scale per coordinate"}

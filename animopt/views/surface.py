@@ -4,10 +4,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..spec import Field
-from .base import View, ViewDef, decimate, diverged_note, legend, log_scale_wanted, show_diverged, upto
-from .contour import LANDSCAPE_FIELDS, check_landscape, known_points, landscape
-from .state import STATE_FIELD, STATE_SCALE_FIELD
+from .base import View, decimate, diverged_note, legend, log_scale_wanted, show_diverged, upto
+from .contour import known_points, landscape
 
 
 class Surface(View):
@@ -140,15 +138,3 @@ def _rgb(color):
     from matplotlib.colors import to_rgb
 
     return to_rgb(color)
-
-
-SURFACE = ViewDef("surface", {
-    **LANDSCAPE_FIELDS,
-    "resolution": Field("int", default=100, ge=8, le=300, doc="grid points per axis"),
-    "elev": Field("number", default=32.0, ge=-90, le=90, doc="camera elevation, degrees"),
-    "azim": Field("number", default=-60.0, doc="camera azimuth at the start, degrees"),
-    "rotate": Field("number", default=0.0, doc="degrees the camera turns over the clip (0: still camera)"),
-    "state": STATE_FIELD,
-    "state_scale": STATE_SCALE_FIELD,
-}, Surface, "the loss as a 3-D surface with each run's path on it", check_landscape,
-    shows_runs=True)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec import Field
-from .base import View, ViewDef
+from .base import View
 
 MAX_COORDS = 3           # coordinates written out; more are elided
 
@@ -334,26 +333,3 @@ class Update(View):
         lines = self.lines_at(step)
         for t, s in zip(self.texts, lines):
             t.set_text(s)
-
-
-def _check(options, history):
-    run = options.get("run", 0)
-    if isinstance(run, str):
-        if run not in history.labels:
-            from ..spec import did_you_mean
-            shown = ", ".join(map(repr, history.labels[:12])) + (", ..." if history.runs > 12 else "")
-            return [("run", f"no run labelled {run!r}" + did_you_mean(run, history.labels) + f"; the runs are {shown}")]
-    elif isinstance(run, int) and not isinstance(run, bool):
-        if not 0 <= run < history.runs:
-            return [("run", f"expected a run index from 0 to {history.runs - 1}, got {run}")]
-    else:
-        return [("run", f"expected a run's label (string) or index (integer), got {run!r}")]
-    return []
-
-
-UPDATE = ViewDef("update", {
-    "run": Field("any", default=0, doc="the run: its label or its index (0 the first)"),
-    "title": Field("str", doc="panel title (default: the run's label)"),
-    "fontsize": Field("number", gt=0, le=48, doc="size of the formulas (default: the theme's)"),
-}, Update, "one run's update rule in mathtext with the current numbers (gradient, buffers, lr, bias "
-           "corrections, the step), every optimizer type", _check)
