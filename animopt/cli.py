@@ -233,12 +233,12 @@ def state_counts(h) -> list[tuple[int, str]]:
 @click.argument("paths", nargs=-1)
 def validate(paths):
     """Check scene files (or folders of them) and report every problem."""
-    from .renderer import checked_plan
+    from .renderer import check_scene
 
     bad = 0
     for f in scene_files(paths):
         try:
-            checked_plan(load_scene(f))
+            check_scene(load_scene(f))
             click.echo(f"{f}: ok")
         except SceneError as e:
             bad += 1

@@ -180,19 +180,32 @@ def poster_step(scene: Scene, steps: int, step: int | None = None) -> int:
     return int(s)
 
 
-def checked_plan(scene: Scene, device: str | None = None):
-    """The scene's simulation plan, after every check that drawing it makes (each view against the
-    problem and the sweep, on the plan's outline; the poster step): `animopt validate` runs this, and
-    render runs it before simulating."""
-    from .simulator import outline, plan
+def check_scene(scene: Scene) -> None:
+    """Every check that simulating and drawing the scene makes, without torch or matplotlib: the runs,
+    steps and limits on the problem's outline, each view against the problem and the sweep, the poster
+    step, captions, pauses and slow motion (`animopt validate`). Only a device other than cpu or auto
+    imports torch, to see that it is there."""
+    from .counts import checked, outline
 
-    p = plan(scene, device)
-    check_views(scene.render, outline(p), scene.file)
-    poster_step(scene, p.steps)
-    problems = check_steps(scene.render, p.steps)      # captions, pauses and slow motion
+    if scene.train.device.strip().lower() not in ("cpu", "auto"):
+        from .simulator import resolve_device
+
+        resolve_device(scene.train.device, scene.file)
+    c = checked(scene)
+    check_views(scene.render, outline(c), scene.file)
+    poster_step(scene, c.steps)
+    problems = check_steps(scene.render, c.steps)
     if problems:
         raise SceneError([(scene.file, k, m) for k, m in problems])
-    return p
+
+
+def checked_plan(scene: Scene, device: str | None = None):
+    """The scene's simulation plan, after every check that drawing it makes (check_scene): render runs
+    it before simulating."""
+    from .simulator import plan
+
+    check_scene(scene)
+    return plan(scene, device)
 
 
 def _history(scene: Scene, history: History | None, device: str | None, cache: bool = False,

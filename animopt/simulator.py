@@ -11,14 +11,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from . import limits, record
+from . import record
+from .counts import count, lr_tables, outline, with_twins  # noqa: F401  (outline, with_twins: the simulator's names)
 from .history import History
-from .optim import OPTIMIZERS, Ctx, lr_table
+from .optim import OPTIMIZERS, Ctx
 from .problems import PROBLEMS, BuildCtx, Problem
 from .scene import Scene
 from .spec import SceneError, Sweep
 from . import tune
-from .sweep import Run, expand, hparam_table
+from .sweep import Run, hparam_table
 from .teach import buffers_wanted
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -81,113 +82,10 @@ def plan(scene: Scene, device: str | None = None) -> Plan:
         raise SceneError.one(f, "train.dtype", "the 'mps' device has no float64; use dtype = \"float32\"")
     ctx = BuildCtx(seed=scene.seed, base_dir=scene.base_dir, device=dev, dtype=dtype, file=f)
     problem = PROBLEMS[scene.problem.type].build(dict(scene.problem.options), ctx)
-    for o in scene.optimizers:
-        if o.type == "muon" and not getattr(problem, "matrices", ()):
-            raise SceneError.one(f, f"optimizer[{o.index}].type", f"muon updates weight matrices, and a "
-                                 f"'{scene.problem.type}' problem has none; use it on 'linear' or 'classifier'")
-    P = len(problem.param_names)
-    runs, twins = with_twins(expand(scene, P, tuple(problem.default_init)))
-    tr = scene.train
-    if problem.n is None:
-        if tr.batch_size is not None:
-            raise SceneError.one(f, "train.batch_size", f"'{scene.problem.type}' has no data to batch; "
-                                 "batch_size is for data problems")
-        if tr.epochs is not None:
-            raise SceneError.one(f, "train.epochs", f"'{scene.problem.type}' has no data, so no epochs; "
-                                 "give steps = N")
-    if tr.steps is None and tr.epochs is None:
-        raise SceneError.one(f, "train.steps", "missing: give steps = N (updates) or epochs = N")
-    spe = {}
-    run_steps = []
-    known: dict = {}                   # batch size -> updates (a sweep repeats a few sizes many times)
-    for r in runs:
-        bs = r.batch_size
-        if bs in known:
-            run_steps.append(known[bs])
-            continue
-        if problem.n is not None:
-            b = min(bs or problem.n, problem.n)
-            per = problem.n // b if tr.drop_last else math.ceil(problem.n / b)
-            spe[bs] = per
-        n_up = tr.steps if tr.steps is not None else max(1, math.ceil(tr.epochs * spe[bs]))
-        if n_up > limits.MAX_STEPS:
-            raise SceneError.one(f, "train.epochs", f"{n_up:,} updates per run is more than the limit of "
-                                 f"{limits.MAX_STEPS:,}")
-        run_steps.append(n_up)
-        known[bs] = n_up
-    steps = max(run_steps)
-    if (steps + 1) * len(runs) * P > limits.MAX_HISTORY_VALUES:
-        raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
-                             f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
-    if problem.n is not None:                # minibatch indices: shared when every run has one batch size
-        sizes = {min(r.batch_size or problem.n, problem.n) for r in runs}
-        batch, shared = max(sizes), len(sizes) == 1
-    else:
-        batch, shared = 0, True
-    detail = record.wants_steps_detail(scene, steps, len(runs), P)
-    record.check_fits(record.estimate_bytes(steps, len(runs), P, dtype.itemsize, detail, batch, shared), f,
-                      steps, len(runs), P, scene.train.dtype, detail)
-    out = Plan(scene, problem, runs, steps, np.array(run_steps), spe, dev, dtype, twins=twins)
-    out.lr = _lr_tables(out)
+    c = count(scene, problem)
+    out = Plan(scene, problem, c.runs, c.steps, c.run_steps, c.steps_per_epoch, dev, dtype, twins=c.twins)
+    out.lr = lr_tables(out)
     tune.check_plan(out)
-    return out
-
-
-def with_twins(runs: list[Run]) -> tuple[list[Run], dict[int, int]]:
-    """`compare = "torch"`: after each entry's runs, its torch.optim twins, one per run (type "torch", the
-    same settings as the class's arguments, label "... (torch.optim)"). Returns the runs and twin -> run."""
-    out, twins, pending = [], {}, []
-
-    def flush():
-        for i in pending:
-            r = runs[i]
-            args = {k: v for k, v in r.hparams.items()
-                    if k not in ("lr", "compare", "momentum_style") and v is not None}
-            if r.type == "lbfgs" and args.get("line_search_fn") == "none":
-                del args["line_search_fn"]
-            twins[len(out)] = pos[i]
-            out.append(r._replace(type="torch", label=f"{r.label} (torch.optim)", hparams={
-                "lr": r.hparams["lr"], "class": f"torch.optim.{OPTIMIZERS[r.type].twin}", "args": args,
-                "compare": "none"}))
-        pending.clear()
-
-    pos = {}
-    for i, r in enumerate(runs):
-        if out and r.entry != runs[i - 1].entry:
-            flush()
-        pos[i] = len(out)
-        out.append(r)
-        if r.hparams.get("compare") == "torch":
-            pending.append(i)
-    flush()
-    return out, twins
-
-
-def _lr_tables(p: Plan) -> np.ndarray:
-    """[steps, R] learning rates; runs of an entry with the same schedule values and length are computed
-    in one call. A rule that divides by the rate (Keras-style momentum) may not meet a rate of 0."""
-    runs, out = p.runs, np.zeros((p.steps, len(p.runs)))
-    entries: dict = {}
-    for i, r in enumerate(runs):
-        entries.setdefault(r.entry, []).append(i)
-    for e, cols in entries.items():
-        r0 = runs[cols[0]]
-        swept = [k for k in r0.swept if k.startswith("schedule.")]
-        groups: dict = {}
-        for i in cols:
-            sw = runs[i].swept
-            groups.setdefault((tuple(sw[k] for k in swept), int(p.run_steps[i])), []).append(i)
-        for (_, n), idx in groups.items():
-            ri = runs[idx[0]]
-            lrs = np.array([runs[i].hparams["lr"] for i in idx], dtype=np.float64)
-            out[:n, idx] = lr_table(ri.schedule, dict(ri.schedule_options), ri.warmup, lrs, n)
-        if OPTIMIZERS[r0.type].needs_positive_lr(r0.hparams):
-            for i in cols:
-                zero = np.nonzero(~(out[:p.run_steps[i], i] > 0))[0]
-                if len(zero):
-                    raise SceneError.one(p.scene.file, f"optimizer[{e}].schedule",
-                                         f"{runs[i].label!r} divides by the learning rate (momentum_style = "
-                                         f"\"keras\"), but its schedule reaches {out[zero[0], i]:g} at update {zero[0]}")
     return out
 
 
@@ -263,24 +161,6 @@ def simulate_candidates(scene: Scene | Plan, device: str | None = None) -> tuple
         return p, _simulate(p)
 
 
-def outline(p: Plan) -> History:
-    """The History a plan will make, as far as the views' checks read it (runs, labels, parameter
-    names, swept values, optimizer entries, problem), with one step of zeros: validate checks the
-    views on it without simulating. (Zero-stride arrays: no memory, whatever the number of runs.)"""
-    R, P = len(p.runs), len(p.problem.param_names)
-
-    def zeros(*shape):
-        return np.broadcast_to(np.zeros((), dtype=np.float64), shape)
-
-    h = History(
-        params=zeros(2, R, P), loss=zeros(2, R), grads=zeros(1, R, P), updates=zeros(1, R, P), lr=zeros(1, R),
-        diverged_at=np.full(R, -1, dtype=np.int64), labels=tuple(r.label for r in p.runs),
-        param_names=tuple(p.problem.param_names), hparams=hparam_table(p.runs),
-        optimizer=np.array([r.entry for r in p.runs], dtype=np.int64), problem=p.problem.info())
-    groups = tune.candidate_groups(p)        # tuned: one run per group, as the tuned History will have
-    return tune.select(h, tune.keep_runs(p, [{"runs": g.runs, "best": 0} for g in groups])) if groups else h
-
-
 @contextmanager
 def _cpu_threads(p: Plan):
     """One CPU thread for the small tensors of most scenes: the loop is many tiny ops, and extra threads
@@ -302,7 +182,7 @@ def _simulate(p: Plan) -> History:
     dev, dt = p.device, p.dtype
     R, P = len(runs), len(prob.param_names)
 
-    lr_np = p.lr if p.lr is not None else _lr_tables(p)
+    lr_np = p.lr if p.lr is not None else lr_tables(p)
     lr = torch.as_tensor(lr_np, dtype=dt, device=dev).unsqueeze(-1)          # [S, R, 1]
     active = torch.as_tensor(np.arange(S)[:, None] < p.run_steps[None, :], device=dev)  # [S, R]
 

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..declare.problems.data import least_squares  # noqa: F401  (the problems' import)
+from ..declare.problems.linear import weight_names  # noqa: F401
 from ..info import ProblemInfo
 
 
@@ -76,16 +78,6 @@ def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     return (sq * weight).sum(-1)
 
 
-def least_squares(A: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
-    """The (minimum-norm) least-squares solution of A w = Y, or None when the numbers defeat it."""
-    try:
-        with np.errstate(all="ignore"):
-            sol = np.linalg.lstsq(A, Y, rcond=None)[0]
-    except (np.linalg.LinAlgError, ValueError):
-        return None
-    return sol if np.all(np.isfinite(sol)) else None
-
-
 def window_around(*points, margin: float = 0.5, min_margin: float = 1.0) -> np.ndarray:
     """A `[P, 2]` plotting range holding every given point (None skipped), widened on each side by
     `margin` times its span, and by at least `min_margin`."""
@@ -93,9 +85,3 @@ def window_around(*points, margin: float = 0.5, min_margin: float = 1.0) -> np.n
     lo, hi = pts.min(0), pts.max(0)
     pad = np.maximum(margin * (hi - lo), min_margin)
     return np.stack([lo - pad, hi + pad], 1)
-
-
-def weight_names(inputs: int, outputs: int) -> tuple[str, ...]:
-    """Names of a linear layer's parameters: W row-major (`W[i,j]`, input i to output j), then `B[j]`."""
-    return tuple(f"W[{i},{j}]" for i in range(inputs) for j in range(outputs)) + tuple(
-        f"B[{j}]" for j in range(outputs))

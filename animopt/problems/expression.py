@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..declare.problems.expression import ExprError, Evaluator, Ops
+from ..declare.problems.expression import ExprError, Evaluator, Ops, start_in, window_of
 from ..declare.problems.expression import compile_expression as check_and_compile
 from .base import BuildCtx, Problem
 
@@ -42,13 +42,8 @@ class Expression(Problem):
         self.param_names = tuple(names)
         self.fn = compile_expression(text, self.param_names, ctx.dtype, ctx.device)
         self.minimum = None if minimum is None else np.array(minimum, dtype=np.float64)
-        if window is not None:
-            self.window = np.array(window, dtype=np.float64)
-        else:
-            c = self.minimum if self.minimum is not None else np.zeros(len(names))
-            self.window = np.stack([c - 2.0, c + 2.0], 1)
-        lo, hi = self.window[:, 0], self.window[:, 1]
-        self.default_init = tuple(float(v) for v in lo + 0.2 * (hi - lo))   # the lower-left part of the window
+        self.window = window_of(names, minimum, window)
+        self.default_init = start_in(self.window)
 
     def loss(self, params, idx=None, weight=None):
         out = self.fn({k: params[:, i] for i, k in enumerate(self.param_names)})

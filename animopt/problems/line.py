@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..declare.problems.data import finite_or_error, read_csv_columns
+from ..declare.problems.line import line_data
 from .base import BuildCtx, Problem, least_squares, mse
 
 
@@ -49,25 +49,5 @@ class Line(Problem):
 
 
 def build(v, ctx: BuildCtx) -> Line:
-    true = None
-    if v.get("x") is not None:
-        x, y = np.array(v["x"]), np.array(v["y"])
-    elif v.get("csv"):
-        path = ctx.base_dir / v["csv"]
-        x, y = read_csv_columns(path, ("x", "y"), ctx.file, "problem.csv")
-        finite_or_error({"x": x, "y": y}, path, ctx.file, "problem.csv")
-    else:
-        lo, hi = v["x_range"]
-        if v["integer_x"]:
-            # numpy's legacy generator, as seed 002 drew its points: np.random.seed(7); randint(-10, 10, 20)
-            rs = np.random.RandomState(ctx.seed)
-            x = rs.randint(int(np.floor(lo)), int(np.ceil(hi)), size=v["n"]).astype(np.float64)
-            eps = rs.standard_normal(v["n"])
-        else:
-            rng = np.random.default_rng(ctx.seed)
-            x = rng.uniform(lo, hi, size=v["n"])
-            eps = rng.standard_normal(v["n"])
-        y = v["a"] * x + v["b"] + v["noise"] * eps
-        true = np.array([v["a"], v["b"]])
+    x, y, true = line_data(v, ctx.seed, ctx.base_dir, ctx.file)
     return Line(x, y, true, ctx)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..declare.problems.linear import load_file, sizes
+from ..declare.problems.linear import linear_data
 from .base import BuildCtx, Problem, least_squares, mse, weight_names, window_around
 
 GRAM_MAX_PARAMS = 1024       # the full-data gradient comes from a [P, P] matrix up to this many parameters
@@ -107,15 +107,5 @@ class Linear(Problem):
 
 
 def build(v, ctx: BuildCtx) -> Linear:
-    if v.get("csv") or v.get("npz"):
-        X, Y = load_file(v, ctx.base_dir, ctx.file)
-        return Linear(X, Y, None, ctx)
-    I, O = sizes(v)
-    lo, hi = v["x_range"]
-    X = np.random.default_rng([ctx.seed, 10]).uniform(lo, hi, size=(v["n"], I))
-    drawn = np.random.default_rng([ctx.seed, 11])
-    W = np.array(v["W"], dtype=np.float64) if v.get("W") is not None else drawn.standard_normal((I, O))
-    B = np.array(v["B"], dtype=np.float64) if v.get("B") is not None else drawn.standard_normal(O)
-    Y = X @ W + B + v["noise"] * np.random.default_rng([ctx.seed, 12]).standard_normal((v["n"], O))
-    return Linear(X, Y, np.concatenate([W.ravel(), B]), ctx)
-
+    X, Y, true = linear_data(v, ctx.seed, ctx.base_dir, ctx.file)
+    return Linear(X, Y, true, ctx)

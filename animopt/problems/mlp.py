@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..declare.problems.mlp import classes, layer_shapes, load_data, make_dataset, param_names
+from ..declare.problems.mlp import classes, layer_shapes, load_data, make_dataset, matrices, param_names
 from .base import BuildCtx, Problem, mse, window_around
 
 __all__ = ["MLP", "build", "layer_shapes", "load_data", "make_dataset", "param_names", "torch_init"]
@@ -69,8 +69,7 @@ class MLP(Problem):
         self.hidden = tuple(hidden)
         self.shapes = layer_shapes(self.inputs, self.hidden, classes)
         self.param_names = param_names(self.shapes)
-        offsets = np.cumsum([0] + [(i + 1) * o for o, i in self.shapes])
-        self.matrices = tuple((int(at), o, i) for at, (o, i) in zip(offsets, self.shapes))   # weights [out, in] (Muon)
+        self.matrices = matrices(self.shapes)
         self.width = max(o for o, _ in self.shapes)
         self.default_init = tuple(float(v) for v in torch_init(self.shapes, init_seed))
         self.minimum = None

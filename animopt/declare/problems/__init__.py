@@ -8,8 +8,41 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ...info import ProblemInfo
 from ...spec import Field
 from .. import lookup
+
+
+def _not_built(*args):
+    raise RuntimeError("a problem's outline computes no loss: build the problem (ProblemDef.build)")
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What a problem will be, known without building it (no torch): what `animopt validate` checks the
+    sweep, the limits and the views against. A least loss that exists but is not computed here is NaN,
+    and so is a minimum known to exist (least squares) but not computed."""
+
+    type: str
+    param_names: tuple[str, ...]
+    default_init: tuple[float, ...]
+    n: int | None = None                      # data points; None for analytic problems
+    minimum: np.ndarray | None = None
+    min_loss: float | None = None
+    data: dict[str, np.ndarray] = field(default_factory=dict)   # the keys and shapes the views' checks read
+    matrices: tuple = ()                      # (offset, rows, cols) of each weight matrix (Muon)
+    classifier: bool = False                  # predicts classes and has an accuracy
+
+    def info(self) -> ProblemInfo:
+        """The ProblemInfo the views' checks read; its functions raise if called."""
+        fn = _not_built if self.classifier else None
+        return ProblemInfo(type=self.type, param_names=self.param_names, data=self.data, minimum=self.minimum,
+                           min_loss=self.min_loss, loss_fn=_not_built, predict=fn, accuracy_fn=fn)
+
+
+def placeholder(*shape) -> np.ndarray:
+    """Zeros of `shape` that take no memory (zero strides): data an outline knows the shape of only."""
+    return np.broadcast_to(np.zeros(()), shape)
 
 
 @dataclass(frozen=True)
@@ -22,6 +55,7 @@ class ProblemDef:
     builder: str
     check: Callable[[dict[str, Any], Path], list[tuple[str, str]]] = field(default=lambda values, base_dir: [])
     doc: str = ""
+    outline: Callable[..., Outline] | None = None   # (values, base_dir, seed, file) -> Outline, no torch
 
     def build(self, values: dict[str, Any], ctx):
         """The torch Problem (imports its module on first use); `ctx.type` is this problem's name."""
@@ -47,4 +81,4 @@ def _registry() -> dict[str, ProblemDef]:
 
 PROBLEMS: dict[str, ProblemDef] = _registry()
 
-__all__ = ["ProblemDef", "PROBLEMS", "finite"]
+__all__ = ["Outline", "ProblemDef", "PROBLEMS", "finite", "placeholder"]

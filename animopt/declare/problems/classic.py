@@ -3,10 +3,13 @@ stationary points, a plotting window and a start."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
+import numpy as np
+
 from ...spec import Field
-from . import ProblemDef, finite
+from . import Outline, ProblemDef, finite
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,23 @@ SURFACES = (
 )
 
 
+def _outline(s: Surface, v, base_dir, seed: int, file: str = "<scene>") -> Outline:
+    """Its minima (several: all in `data`, as the problem has them) and other stationary points; the least
+    loss exists where a minimum does (NaN: not computed without the function)."""
+    mins = [np.array(m, dtype=np.float64) for m in s.minima(v)]
+    stationary = s.stationary(v)
+    data = {}
+    if len(mins) > 1:
+        data["minima"] = np.array(mins)
+    if stationary:
+        data["stationary"] = np.array(stationary, dtype=np.float64)
+    return Outline(s.name, ("x", "y"), tuple(float(x) for x in s.init(v)), minimum=mins[0] if mins else None,
+                   min_loss=float("nan") if mins else None, data=data)
+
+
 def _definition(s: Surface) -> ProblemDef:
-    return ProblemDef(s.name, dict(s.fields), "animopt.problems.classic.build", doc=s.doc)
+    return ProblemDef(s.name, dict(s.fields), "animopt.problems.classic.build", doc=s.doc,
+                      outline=partial(_outline, s))
 
 
 CLASSICS = tuple(_definition(s) for s in SURFACES)

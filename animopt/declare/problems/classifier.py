@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ...spec import Field, SceneError
-from . import ProblemDef
+from . import Outline, ProblemDef, placeholder
 from .data import finite_or_error, problems_of, read_npz_arrays
 
 MAX_PARAMS = 1_000_000
 INSTALL = "pip install 'animopt[digits]'"
+DIGITS = (1797, 64, 10)      # scikit-learn's digits: samples, features (8x8 pixels), classes
 
 
 FIELDS = {
@@ -74,5 +75,26 @@ def _check(v, base_dir: Path):
     return []                  # scikit-learn's digits: n and classes are checked when the problem is built
 
 
+def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
+    """From the npz file, or the digits' known sizes (scikit-learn is not imported); with mse the least
+    squares on one-hot targets exists (NaN: not computed)."""
+    from .linear import weight_names
+
+    if v.get("npz"):
+        X, y, K = load(v, base_dir, file)
+        data = {"X": X, "y": y}
+    else:
+        n, features, K = DIGITS
+        n, K = v.get("n") or n, v.get("classes") or K
+        data = {"X": placeholder(n, features), "y": placeholder(n)}
+    n, features = data["X"].shape
+    P = (features + 1) * K
+    mse = v["loss"] == "mse"
+    return Outline("classifier", weight_names(features, K), (0.0,) * P, n=n,
+                   minimum=np.full(P, np.nan) if mse else None, min_loss=float("nan") if mse else None,
+                   data=data, matrices=((0, features, K),), classifier=True)
+
+
 CLASSIFIER = ProblemDef("classifier", FIELDS, "animopt.problems.classifier.build", _check,
-                        doc="a single linear layer on the 8x8 digits (seed 000): mse on one-hot, or cross-entropy")
+                        doc="a single linear layer on the 8x8 digits (seed 000): mse on one-hot, or cross-entropy",
+                        outline=_outline)

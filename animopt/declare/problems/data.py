@@ -106,3 +106,13 @@ def problems_of(fn, *args) -> list[tuple[str, str]]:
     except SceneError as e:
         return [(k[len("problem."):] if k.startswith("problem.") else k, m) for _, k, m in e.problems]
     return []
+
+
+def least_squares(A: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """The (minimum-norm) least-squares solution of A w = Y, or None when the numbers defeat it."""
+    try:
+        with np.errstate(all="ignore"):
+            sol = np.linalg.lstsq(A, Y, rcond=None)[0]
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    return sol if np.all(np.isfinite(sol)) else None

@@ -11,8 +11,10 @@ import keyword
 import math
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 from ...spec import REQUIRED, Field
-from . import ProblemDef, finite
+from . import Outline, ProblemDef, finite
 
 MAX_LENGTH = 2000        # characters of a formula
 MAX_DEPTH = 64           # nesting of operations
@@ -243,5 +245,26 @@ def _check(v, base_dir):
     return errs
 
 
+def window_of(names, minimum, window) -> np.ndarray:
+    """[P, 2] plotting range: the one given, else the minimum (or the origin) +-2."""
+    if window is not None:
+        return np.array(window, dtype=np.float64)
+    c = np.array(minimum, dtype=np.float64) if minimum is not None else np.zeros(len(names))
+    return np.stack([c - 2.0, c + 2.0], 1)
+
+
+def start_in(window: np.ndarray) -> tuple[float, ...]:
+    """The default start: the lower-left part of the window."""
+    lo, hi = window[:, 0], window[:, 1]
+    return tuple(float(v) for v in lo + 0.2 * (hi - lo))
+
+
+def _outline(v, base_dir, seed: int, file: str = "<scene>") -> Outline:
+    names, minimum = tuple(v["params"]), v.get("minimum")
+    return Outline("expression", names, start_in(window_of(names, minimum, v.get("window"))),
+                   minimum=None if minimum is None else np.array(minimum, dtype=np.float64),
+                   min_loss=None if minimum is None else float("nan"))
+
+
 EXPRESSION = ProblemDef("expression", FIELDS, "animopt.problems.expression.build", _check,
-                        doc="any formula of the parameters, parsed by a whitelist evaluator")
+                        doc="any formula of the parameters, parsed by a whitelist evaluator", outline=_outline)

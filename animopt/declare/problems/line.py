@@ -1,10 +1,14 @@
 """`line`: fit y = a*x + b by mean squared error; the parameters are [a, b] (animopt/problems/line.py)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+
 from ... import limits
 from ...spec import Field
-from . import ProblemDef, finite
-from .data import check_data_source
+from . import Outline, ProblemDef, finite
+from .data import check_data_source, finite_or_error, least_squares, read_csv_columns
 
 FIELDS = {
     "a": Field("number", doc="true slope of the synthetic data", check=finite),
@@ -27,4 +31,37 @@ def _check(v, base_dir):
     return errs
 
 
-LINE = ProblemDef("line", FIELDS, "animopt.problems.line.build", _check, doc="y = a*x + b, mean squared error")
+def line_data(v, seed: int, base_dir: Path, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(x, y, the true [a, b] of synthetic data, else None): explicit, from the csv file, or drawn."""
+    if v.get("x") is not None:
+        return np.array(v["x"]), np.array(v["y"]), None
+    if v.get("csv"):
+        path = base_dir / v["csv"]
+        x, y = read_csv_columns(path, ("x", "y"), file, "problem.csv")
+        finite_or_error({"x": x, "y": y}, path, file, "problem.csv")
+        return x, y, None
+    lo, hi = v["x_range"]
+    if v["integer_x"]:
+        # numpy's legacy generator, as seed 002 drew its points: np.random.seed(7); randint(-10, 10, 20)
+        rs = np.random.RandomState(seed)
+        x = rs.randint(int(np.floor(lo)), int(np.ceil(hi)), size=v["n"]).astype(np.float64)
+        eps = rs.standard_normal(v["n"])
+    else:
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(lo, hi, size=v["n"])
+        eps = rng.standard_normal(v["n"])
+    y = v["a"] * x + v["b"] + v["noise"] * eps
+    return x, y, np.array([v["a"], v["b"]])
+
+
+def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
+    x, y, _ = line_data(v, seed, base_dir, file)
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    minimum = least_squares(np.stack([x, np.ones_like(x)], 1), y)
+    min_loss = None if minimum is None else float(np.mean((minimum[0] * x + minimum[1] - y) ** 2))
+    return Outline("line", ("a", "b"), (0.0, 0.0), n=len(x), minimum=minimum, min_loss=min_loss,
+                   data={"x": x, "y": y})
+
+
+LINE = ProblemDef("line", FIELDS, "animopt.problems.line.build", _check, doc="y = a*x + b, mean squared error",
+                  outline=_outline)

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ...spec import Field, SceneError
-from . import ProblemDef, finite
-from .data import finite_or_error, problems_of, read_csv_columns, read_npz_arrays
+from . import Outline, ProblemDef, finite, placeholder
+from .data import finite_or_error, least_squares, problems_of, read_csv_columns, read_npz_arrays
 
 MAX_VALUES = 100_000_000     # numbers of data a synthetic set may hold
 MAX_PARAMS = 1_000_000
+OUTLINE_VALUES = 1_000_000   # synthetic data up to this many numbers are drawn to outline the problem
 
 
 def _shape_of_W(W) -> tuple[int, int] | str:
@@ -132,5 +133,44 @@ def load_file(v, base_dir: Path, file: str) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float64), Y.astype(np.float64)
 
 
+def weight_names(inputs: int, outputs: int) -> tuple[str, ...]:
+    """Names of a linear layer's parameters: W row-major (`W[i,j]`, input i to output j), then `B[j]`."""
+    return tuple(f"W[{i},{j}]" for i in range(inputs) for j in range(outputs)) + tuple(
+        f"B[{j}]" for j in range(outputs))
+
+
+def linear_data(v, seed: int, base_dir: Path, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(X, Y, the true parameters of synthetic data, else None): from the data file, or drawn."""
+    if v.get("csv") or v.get("npz"):
+        X, Y = load_file(v, base_dir, file)
+        return X, Y, None
+    I, O = sizes(v)
+    lo, hi = v["x_range"]
+    X = np.random.default_rng([seed, 10]).uniform(lo, hi, size=(v["n"], I))
+    drawn = np.random.default_rng([seed, 11])
+    W = np.array(v["W"], dtype=np.float64) if v.get("W") is not None else drawn.standard_normal((I, O))
+    B = np.array(v["B"], dtype=np.float64) if v.get("B") is not None else drawn.standard_normal(O)
+    Y = X @ W + B + v["noise"] * np.random.default_rng([seed, 12]).standard_normal((v["n"], O))
+    return X, Y, np.concatenate([W.ravel(), B])
+
+
+def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
+    """Big synthetic data are not drawn: their least squares is known to exist (NaN), not computed."""
+    if not (v.get("csv") or v.get("npz")) and v["n"] * sum(sizes(v)) > OUTLINE_VALUES:
+        I, O = sizes(v)
+        P = (I + 1) * O
+        return Outline("linear", weight_names(I, O), (0.0,) * P, n=v["n"], minimum=np.full(P, np.nan),
+                       min_loss=float("nan"), data={"X": placeholder(v["n"], I), "Y": placeholder(v["n"], O)},
+                       matrices=((0, I, O),))
+    X, Y, _ = linear_data(v, seed, base_dir, file)
+    (n, I), O = X.shape, Y.shape[1]
+    A = np.hstack([X, np.ones((n, 1))])
+    sol = least_squares(A, Y)
+    minimum = None if sol is None else np.concatenate([sol[:-1].ravel(), sol[-1]])
+    min_loss = None if sol is None else float(np.mean((A @ sol - Y) ** 2))
+    return Outline("linear", weight_names(I, O), (0.0,) * ((I + 1) * O), n=n, minimum=minimum, min_loss=min_loss,
+                   data={"X": X, "Y": Y}, matrices=((0, I, O),))
+
+
 LINEAR = ProblemDef("linear", FIELDS, "animopt.problems.linear.build", _check,
-                    doc="Y = X W + B (seed 004), mean squared error over samples and outputs")
+                    doc="Y = X W + B (seed 004), mean squared error over samples and outputs", outline=_outline)

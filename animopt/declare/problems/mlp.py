@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ...spec import Field, SceneError
-from . import ProblemDef, finite
+from . import Outline, ProblemDef, finite
 from .data import problems_of, read_csv_columns
 
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "csv")
@@ -143,6 +143,21 @@ def _check(v, base_dir: Path):
     return errs
 
 
-MLP_DEF = ProblemDef("mlp", FIELDS, "animopt.problems.mlp.build", _check,
+def matrices(shapes) -> tuple[tuple[int, int, int], ...]:
+    """(offset, out, in) of every layer's weight matrix [out, in] in the parameter vector (Muon)."""
+    offsets = np.cumsum([0] + [(i + 1) * o for o, i in shapes])
+    return tuple((int(at), o, i) for at, (o, i) in zip(offsets, shapes))
+
+
+def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
+    """The data and the network's sizes; the start (torch's initialisation) is not drawn here: zeros."""
+    X, y = load_data(v, seed, base_dir, file)
+    shapes = layer_shapes(X.shape[1], v["hidden"], classes(v, y, file))
+    names = param_names(shapes)
+    return Outline("mlp", names, (0.0,) * len(names), n=len(X), data={"X": X, "y": y},
+                   matrices=matrices(shapes), classifier=True)
+
+
+MLP_DEF = ProblemDef("mlp", FIELDS, "animopt.problems.mlp.build", _check, outline=_outline,
                      doc="a small network (nn.Linear layers and activations) classifying 2-D points: moons, "
                          "circles, spirals, xor, blobs or a CSV file")

@@ -1,8 +1,10 @@
 """`quadratic`: the bowl of seed 004, L = 1/2 * sum_i gamma_i * (w_i - c_i)^2 (animopt/problems/quadratic.py)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...spec import Field
-from . import ProblemDef, finite
+from . import Outline, ProblemDef, finite
 
 FIELDS = {
     "gammas": Field("numbers", default=(5.0, 1.0), min_length=1, check=finite,
@@ -18,5 +20,14 @@ def _check(v, base_dir):
     return errs
 
 
+def _outline(v, base_dir, seed: int, file: str = "<scene>") -> Outline:
+    gammas = np.array(v["gammas"], dtype=np.float64)
+    center = np.zeros(len(gammas)) if v.get("center") is None else np.array(v["center"], dtype=np.float64)
+    minimum = center.copy() if np.all(gammas > 0) else None     # else the center is a saddle (or a maximum)
+    return Outline("quadratic", tuple(f"w{i}" for i in range(len(gammas))), tuple(float(c) + 1.0 for c in center),
+                   minimum=minimum, min_loss=None if minimum is None else 0.0,
+                   data={"gammas": gammas, "center": center})
+
+
 QUADRATIC = ProblemDef("quadratic", FIELDS, "animopt.problems.quadratic.build", _check,
-                       doc="L = 1/2 sum gamma_i (w_i - c_i)^2 (seed 004)")
+                       doc="L = 1/2 sum gamma_i (w_i - c_i)^2 (seed 004)", outline=_outline)
