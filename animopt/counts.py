@@ -13,7 +13,8 @@ import numpy as np
 
 from . import limits, record, tune
 from .history import History
-from .optim import OPTIMIZERS, lr_table
+from .declare.optimizers import OPTIMIZERS
+from .declare.schedules import lr_table
 from .spec import SceneError
 from .sweep import Run, expand, hparam_table
 

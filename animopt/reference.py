@@ -40,7 +40,8 @@ def table(fields: dict[str, Field], skip: tuple[str, ...] = ()) -> str:
 
 def scene_reference() -> str:
     from .display import DISPLAY
-    from .optim import OPTIMIZERS, SCHEDULES
+    from .declare.optimizers import OPTIMIZERS
+    from .declare.schedules import SCHEDULES
     from .declare.problems import PROBLEMS
     from .scene import RENDER, TOP, TRAIN, WARMUP
     from .teach import CAPTION, PAUSE, SLOW

@@ -265,7 +265,8 @@ def _registries():
     from types import SimpleNamespace
 
     from .declare.problems import PROBLEMS
-    from .optim import OPTIMIZERS, SCHEDULES
+    from .declare.optimizers import OPTIMIZERS
+    from .declare.schedules import SCHEDULES
     from .declare.views import VIEWS
 
     return SimpleNamespace(PROBLEMS=PROBLEMS, OPTIMIZERS=OPTIMIZERS, SCHEDULES=SCHEDULES, VIEWS=VIEWS)

@@ -59,7 +59,7 @@ def entry_settings(spec: OptimizerSpec) -> dict[str, str]:
 
 def type_label(spec: OptimizerSpec) -> str:
     """The optimizer's name: `Adam`; for `type = "torch"` its class and package, `Rprop (torch.optim)`."""
-    from .optim import OPTIMIZERS
+    from .declare.optimizers import OPTIMIZERS
 
     if spec.type == "torch" and isinstance(spec.hparams.get("class"), str):
         mod, _, cls = spec.hparams["class"].rpartition(".")
@@ -72,7 +72,7 @@ def entry_labels(optimizers) -> list[str]:
     other unlabelled entries have the same type, by the settings that tell it apart from them:
     `Adam (lr 0.1, cosine schedule)` and `Adam (lr 0.5, constant lr)`. The same words as `animopt list`
     (`describe_entry`)."""
-    from .optim import OPTIMIZERS
+    from .declare.optimizers import OPTIMIZERS
 
     labels = [o.label or type_label(o) for o in optimizers]
     for name in dict.fromkeys(labels):      # entries of one optimizer (for type "torch": of one class)
@@ -92,7 +92,7 @@ def entry_labels(optimizers) -> list[str]:
 
 def describe_entry(spec: OptimizerSpec) -> str:
     """One entry for `animopt list`: `Adam (lr 0.1, cosine schedule, 6 runs over lr x momentum)`."""
-    from .optim import OPTIMIZERS
+    from .declare.optimizers import OPTIMIZERS
 
     settings = entry_settings(spec)
     parts = [settings["lr"]] if "lr" in settings else []

@@ -6,13 +6,10 @@ applies `params <- params - lr * u`, so `u` is exactly what the History records 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 if TYPE_CHECKING:
     from torch import Tensor
-
-from ..spec import Field
 
 State = Any
 
@@ -54,42 +51,3 @@ def chain(*transforms: Transform) -> Transform:
         return g, tuple(new)
 
     return Transform(init, update)
-
-
-@dataclass(frozen=True)
-class OptimizerDef:
-    """One `[[optimizer]] type = ...`: its keys and how to build its batched rule.
-
-    `fields` holds every key but `type`, `label` and `schedule` (and must include `lr`).
-    `build(hp)` gets the hyperparameters of a group of runs: numbers as `[R, 1]` tensors, flags and
-    strings as plain values, and returns a Transform. `check(values)` returns error texts as
-    (key, message) for combinations that are wrong together (nesterov without momentum...); swept keys
-    arrive as `Sweep`s. `needs_positive_lr(values)` (one run's plain values) is true where the rule
-    divides by the learning rate, so a schedule reaching 0 is an error.
-    """
-
-    name: str
-    label: str
-    fields: dict[str, Field]
-    build: Callable[[dict[str, Any]], Transform]
-    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
-    needs_positive_lr: Callable[[dict[str, Any]], bool] = field(default=lambda values: False)
-    doc: str = ""                       # one line for the scene reference: the reference implementation, caveats
-    twin: str | None = None             # torch.optim class it equals (compare = "torch"), e.g. "SGD"
-    records: bool = False               # the rule reads Ctx.loss / Ctx.evaluate and writes Ctx.record
-    #                                     ("next", "evals", "iterate"): the simulator gives them every update
-
-
-@dataclass(frozen=True)
-class ScheduleDef:
-    """One `schedule = { type = ... }`: `fn(t, lr, total, **options)` gives the learning rate for the
-    update indices `t` (numpy int array, 0 for the first update) from the base `lr` and the run's
-    total number of updates. Pure and broadcasting over `t` and `lr` (`[S, 1]` x `[K]` -> `[S, K]`).
-    `warmup_target(lr, **options)` is the rate a warmup ramps towards (torch: the param group's
-    `initial_lr`), `lr` unless the schedule sets its own."""
-
-    name: str
-    fields: dict[str, Field]
-    fn: Callable[..., Any]
-    warmup_target: Callable[..., Any] = field(default=lambda lr, **options: lr)
-    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])

@@ -1,4 +1,5 @@
-"""Each optimizer as a chain of transforms, registered by its scene `type`.
+"""The optimizers a scene may name (`[[optimizer]] type = ...`): keys, checks and docs, without torch. Each
+names its builder, a chain of transforms (animopt/optim/rules.py), by a dotted path.
 
 Keys, defaults and bounds are torch.optim's constructor arguments (`betas` is a pair; sweep it with a
 list of pairs). `sgd` adds `momentum_style`: "torch" (torch.optim.SGD), "ema" (the textbook moving
@@ -6,14 +7,41 @@ average of the seeds) or "keras" (Keras' velocity form).
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
 
-from ..declare import LazyModule, lookup
-from ..spec import Field, Sweep
-from .base import OptimizerDef, chain
+from ..spec import REQUIRED, Field, Sweep
+from . import lookup
 
-T = LazyModule("animopt.optim.transforms")      # the torch code, imported when a rule is built
+R = "animopt.optim.rules."          # the builders' module (torch)
+
+
+@dataclass(frozen=True)
+class OptimizerDef:
+    """One `[[optimizer]] type = ...`: its keys and the dotted path of its batched rule's builder.
+
+    `fields` holds every key but `type`, `label` and `schedule` (and must include `lr`).
+    `build(hp)` gets the hyperparameters of a group of runs: numbers as `[R, 1]` tensors, flags and
+    strings as plain values, and returns a Transform. `check(values)` returns error texts as
+    (key, message) for combinations that are wrong together (nesterov without momentum...); swept keys
+    arrive as `Sweep`s. `needs_positive_lr(values)` (one run's plain values) is true where the rule
+    divides by the learning rate, so a schedule reaching 0 is an error.
+    """
+
+    name: str
+    label: str
+    fields: dict[str, Field]
+    builder: str
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
+    needs_positive_lr: Callable[[dict[str, Any]], bool] = field(default=lambda values: False)
+    doc: str = ""                       # one line for the scene reference: the reference implementation, caveats
+    twin: str | None = None             # torch.optim class it equals (compare = "torch"), e.g. "SGD"
+    records: bool = False               # the rule reads Ctx.loss / Ctx.evaluate and writes Ctx.record
+    #                                     ("next", "evals", "iterate"): the simulator gives them every update
+
+    def build(self, hp: dict[str, Any]):
+        """The rule's Transform (imports the torch code on first use)."""
+        return lookup(self.builder)(hp)
 
 STYLES = ("torch", "ema", "keras")
 
@@ -48,17 +76,6 @@ def values(v: Any) -> tuple:
 
 # --- sgd -----------------------------------------------------------------------------------------
 
-def _sgd(hp):
-    style = hp["momentum_style"]
-    if style == "ema":
-        momentum = T.trace_ema(hp["momentum"])
-    elif style == "keras":
-        momentum = T.trace_keras(hp["momentum"], hp["nesterov"])
-    else:
-        momentum = T.trace_torch(hp["momentum"], hp["dampening"], hp["nesterov"])
-    return chain(T.negate(hp["maximize"]), T.add_decayed_weights(hp["weight_decay"]), momentum)
-
-
 def _sgd_check(v):
     errs = []
     style = v["momentum_style"]
@@ -90,42 +107,6 @@ SGD_FIELDS = {
 
 # --- adaptive methods ----------------------------------------------------------------------------
 
-def _decay(hp, before: bool):
-    """The weight-decay transform at its place: before the scaling (L2) or after it (decoupled)."""
-    decoupled = hp.get("decoupled_weight_decay", False)
-    return T.add_decayed_weights(hp["weight_decay"]) if decoupled != before else T.identity()
-
-
-def _adaptive(scale):
-    def build(hp):
-        return chain(T.negate(hp["maximize"]), _decay(hp, True), scale(hp), _decay(hp, False))
-    return build
-
-
-def _adam_scale(hp):
-    b1, b2 = hp["betas"]
-    return T.scale_by_adam(b1, b2, hp["eps"], hp["amsgrad"])
-
-
-def _adamax_scale(hp):
-    b1, b2 = hp["betas"]
-    return T.scale_by_adamax(b1, b2, hp["eps"])
-
-
-def _nadam_scale(hp):
-    b1, b2 = hp["betas"]
-    return T.scale_by_nadam(b1, b2, hp["eps"], hp["momentum_decay"])
-
-
-def _radam_scale(hp):
-    b1, b2 = hp["betas"]
-    return T.scale_by_radam(b1, b2, hp["eps"])
-
-
-def _adamw(hp):
-    return _adaptive(_adam_scale)({**hp, "decoupled_weight_decay": True})
-
-
 def _fields(lr: float, **more) -> dict[str, Field]:
     return {"lr": _lr(lr), **more, "maximize": MAXIMIZE}
 
@@ -135,39 +116,38 @@ ADAM_FIELDS = _fields(1e-3, betas=_betas(), eps=EPS, weight_decay=WD,
                       decoupled_weight_decay=DECOUPLED)
 
 OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in (
-    OptimizerDef("sgd", "SGD", SGD_FIELDS, _sgd, _sgd_check, lambda v: v["momentum_style"] == "keras"),
+    OptimizerDef("sgd", "SGD", SGD_FIELDS, R + "sgd", _sgd_check, lambda v: v["momentum_style"] == "keras"),
     OptimizerDef("rmsprop", "RMSprop", _fields(
         1e-2, alpha=_num(0.99, ge=0, le=1, doc="decay of the squared-gradient average"), eps=EPS,
         weight_decay=WD, momentum=_num(0.0, ge=0, lt=1, doc="buf = momentum*buf + g / denominator; the step is buf"),
         centered=_flag("divide by the gradient's estimated variance instead of its second moment")),
-        _adaptive(lambda hp: T.scale_by_rms(hp["alpha"], hp["eps"], hp["centered"], hp["momentum"]))),
-    OptimizerDef("adam", "Adam", ADAM_FIELDS, _adaptive(_adam_scale)),
+        R + "rmsprop"),
+    OptimizerDef("adam", "Adam", ADAM_FIELDS, R + "adam"),
     OptimizerDef("adamw", "AdamW", _fields(
         1e-3, betas=_betas(), eps=EPS, weight_decay=_num(1e-2, ge=0, doc="decoupled: params *= 1 - lr*wd"),
-        amsgrad=_flag("use the running maximum of the second moment")), _adamw),
+        amsgrad=_flag("use the running maximum of the second moment")), R + "adamw"),
     OptimizerDef("adagrad", "Adagrad", _fields(
         1e-2, lr_decay=_num(0.0, ge=0, doc="lr / (1 + (t-1)*lr_decay)"), weight_decay=WD,
         initial_accumulator_value=_num(0.0, ge=0, doc="starting value of the sum of squared gradients"),
         eps=_num(1e-10, gt=0, doc="added to the denominator")),
-        _adaptive(lambda hp: T.scale_by_adagrad(hp["lr_decay"], hp["initial_accumulator_value"], hp["eps"]))),
+        R + "adagrad"),
     OptimizerDef("adadelta", "Adadelta", _fields(
         1.0, rho=_num(0.9, ge=0, le=1, doc="decay of the squared-gradient and squared-step averages"),
         eps=_num(1e-6, gt=0, doc="added inside both square roots"), weight_decay=WD),
-        _adaptive(lambda hp: T.scale_by_adadelta(hp["rho"], hp["eps"]))),
+        R + "adadelta"),
     OptimizerDef("adamax", "Adamax", _fields(2e-3, betas=_betas(), eps=EPS, weight_decay=WD),
-                 _adaptive(_adamax_scale)),
+                 R + "adamax"),
     OptimizerDef("nadam", "NAdam", _fields(
         2e-3, betas=_betas(), eps=EPS, weight_decay=WD, momentum_decay=_num(4e-3, ge=0, doc="psi in mu_t = beta1*(1 - 0.5*0.96^(t*psi))"),
-        decoupled_weight_decay=DECOUPLED), _adaptive(_nadam_scale)),
+        decoupled_weight_decay=DECOUPLED), R + "nadam"),
     OptimizerDef("radam", "RAdam", _fields(
         1e-3, betas=_betas(), eps=EPS, weight_decay=WD, decoupled_weight_decay=DECOUPLED),
-        _adaptive(_radam_scale)),
+        R + "radam"),
 )}
 
 
 # --- the rest of torch.optim's dense optimizers, and newer rules (animopt/optim/zoo.py, lbfgs.py) ---
 
-Z = LazyModule("animopt.optim.zoo")
 NS = (3.4445, -4.7750, 2.0315)          # torch.optim.Muon's Newton-Schulz coefficients
 
 
@@ -227,30 +207,17 @@ MUON_FIELDS = {
 }
 
 
-def _muon(hp):
-    return Z.muon(hp, tuple(hp.get("_matrices") or ()))
-
-
-def _lion(hp):
-    b1, b2 = hp["betas"]
-    return Z.lion(b1, b2, hp["weight_decay"], hp["decoupled_weight_decay"], hp["lr"])
-
-
-def _adafactor(hp):
-    return Z.adafactor(hp["beta2_decay"], hp["d"], hp["eps"], hp["weight_decay"], hp["maximize"])
-
-
 ZOO = (
     OptimizerDef("rprop", "Rprop", _fields(
         1e-2, etas=_pair((0.5, 1.2), "[etaminus, etaplus]: step-size factors after a sign flip / no flip"),
         step_sizes=_pair((1e-6, 50.0), "[min, max] step size", ge=0)),
-        lambda hp: Z.rprop(hp["etas"], hp["step_sizes"], hp["maximize"]), _rprop_check, _pos_lr,
+        R + "rprop", _rprop_check, _pos_lr,
         doc="torch.optim.Rprop; lr is the first step size (a schedule changes nothing after the first update)",
         twin="Rprop"),
     OptimizerDef("asgd", "ASGD", _fields(
         1e-2, lambd=_num(1e-4, ge=0, doc="decay term"), alpha=_num(0.75, doc="power of the eta update"),
         t0=_num(1e6, ge=0, doc="update at which averaging starts"), weight_decay=WD),
-        lambda hp: Z.asgd(hp["lambd"], hp["alpha"], hp["t0"], hp["weight_decay"], hp["maximize"]),
+        R + "asgd",
         needs_positive_lr=_pos_lr,
         doc="torch.optim.ASGD; its average (ax) is recorded as the History's `iterate`", twin="ASGD"),
     OptimizerDef("adafactor", "Adafactor", _fields(
@@ -259,7 +226,7 @@ ZOO = (
                                                  "(torch's (None, 1e-3))"),
         d=_num(1.0, ge=1, doc="clipping threshold of the update's rms"),
         weight_decay=_num(0.0, ge=0, doc="decoupled: params *= 1 - lr*wd")),
-        _adafactor,
+        R + "adafactor",
         doc="torch.optim.Adafactor, the parameters as one vector (unfactored second moment)", twin="Adafactor"),
     OptimizerDef("lbfgs", "L-BFGS", {
         "lr": _lr(1.0),
@@ -270,10 +237,10 @@ ZOO = (
         "history_size": _int(100, ge=1, doc="updates kept for the inverse-Hessian estimate"),
         "line_search_fn": Field("str", default="none", choices=("none", "strong_wolfe"),
                                 doc="torch's None (fixed step lr) or \"strong_wolfe\""),
-    }, lambda hp: lookup("animopt.optim.lbfgs.lbfgs")(hp), needs_positive_lr=_pos_lr,
+    }, "animopt.optim.lbfgs.lbfgs", needs_positive_lr=_pos_lr,
         doc="torch.optim.LBFGS: each update is one step() (several evaluations of the loss on the update's "
             "minibatch, recorded as the History's `evals`; grad_noise reaches only the first)", twin="LBFGS"),
-    OptimizerDef("muon", "Muon", MUON_FIELDS, _muon,
+    OptimizerDef("muon", "Muon", MUON_FIELDS, R + "muon",
                  doc="torch.optim.Muon on the problem's weight matrices (W of `linear` and `classifier`, inputs x "
                      "outputs), torch.optim.AdamW with the fallback_* keys on the other parameters (biases); a problem "
                      "without matrices is an error"),
@@ -282,7 +249,7 @@ ZOO = (
         "betas": _pair((0.9, 0.99), "[beta1, beta2]: interpolation of the sign's input, decay of the momentum", ge=0, le=1),
         "weight_decay": _num(0.0, ge=0, doc="decoupled: params *= 1 - lr*wd"),
         "decoupled_weight_decay": _flag("divide weight_decay by the initial lr"),
-    }, _lion, doc="lion-pytorch's Lion: the sign of an interpolated momentum"),
+    }, R + "lion", doc="lion-pytorch's Lion: the sign of an interpolated momentum"),
     OptimizerDef("adabelief", "AdaBelief", {
         "lr": _lr(1e-3), "betas": _betas(), "weight_decay": _num(0.0, ge=0, doc="weight decay"),
         "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
@@ -292,7 +259,7 @@ ZOO = (
         "ams_bound": _flag("use the running maximum of the second moment"),
         "eps": _num(1e-16, ge=0, doc="added to the variance each step and to the denominator"),
         "maximize": MAXIMIZE,
-    }, lambda hp: Z.adabelief(hp), doc="pytorch-optimizer's AdaBelief: Adam over the gradient's deviation from its mean"),
+    }, "animopt.optim.zoo.adabelief", doc="pytorch-optimizer's AdaBelief: Adam over the gradient's deviation from its mean"),
     OptimizerDef("lamb", "LAMB", {
         "lr": _lr(1e-3), "betas": _betas(), "weight_decay": _num(0.0, ge=0, doc="weight decay"),
         "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
@@ -300,7 +267,7 @@ ZOO = (
         "adam": _flag("no trust ratio (plain Adam-style step)"),
         "eps": _num(1e-6, ge=0, doc="added to the denominator and the update's norm"),
         "maximize": MAXIMIZE,
-    }, lambda hp: Z.lamb(hp), doc="pytorch-optimizer's Lamb; the trust ratio over the run's whole parameter vector "
+    }, "animopt.optim.zoo.lamb", doc="pytorch-optimizer's Lamb; the trust ratio over the run's whole parameter vector "
                                    "(its rectify and pre_norm options are not offered)"),
     OptimizerDef("yogi", "Yogi", {
         "lr": _lr(1e-2), "betas": _betas(),
@@ -308,7 +275,7 @@ ZOO = (
         "weight_decay": _num(0.0, ge=0, doc="weight decay"),
         "weight_decouple": WD_DECOUPLE, "fixed_decay": FIXED_DECAY,
         "eps": _num(1e-3, ge=0, doc="added to the denominator"), "maximize": MAXIMIZE,
-    }, lambda hp: Z.yogi(hp), doc="pytorch-optimizer's Yogi: an additive second-moment update"),
+    }, "animopt.optim.zoo.yogi", doc="pytorch-optimizer's Yogi: an additive second-moment update"),
     OptimizerDef("ademamix", "AdEMAMix", {
         "lr": _lr(1e-3),
         "betas": _pair((0.9, 0.999, 0.9999), "[beta1, beta2, beta3]: fast EMA, second moment, slow EMA", ge=0, lt=1),
@@ -318,7 +285,7 @@ ZOO = (
         "alpha": _num(5.0, ge=0, doc="weight of the slow EMA"),
         "t_alpha_beta3": _num(None, gt=0, doc="updates over which alpha and beta3 warm up (default: none)"),
         "eps": _num(1e-8, ge=0, doc="added to the denominator"), "maximize": MAXIMIZE,
-    }, lambda hp: Z.ademamix(hp), doc="pytorch-optimizer's AdEMAMix: Adam plus a slow gradient EMA"),
+    }, "animopt.optim.zoo.ademamix", doc="pytorch-optimizer's AdEMAMix: Adam plus a slow gradient EMA"),
     OptimizerDef("prodigy", "Prodigy", {
         "lr": _lr(1.0), "betas": _betas(),
         "beta3": _num(None, ge=0, le=1, doc="decay of the d estimate's sums (default: sqrt(beta2))"),
@@ -331,22 +298,26 @@ ZOO = (
         "bias_correction": _flag("Adam's bias correction in the rate"),
         "safeguard_warmup": _flag("use d instead of d*lr in the s sum"),
         "eps": _num(1e-8, gt=0, doc="d*eps added to the denominator"), "maximize": MAXIMIZE,
-    }, lambda hp: Z.prodigy(hp), doc="pytorch-optimizer's Prodigy, one parameter group per run: the step size d "
+    }, "animopt.optim.zoo.prodigy", doc="pytorch-optimizer's Prodigy, one parameter group per run: the step size d "
                                      "is learned; lr multiplies it"),
     OptimizerDef("schedule_free_sgd", "Schedule-Free SGD (evaluated y)", {
         "lr": _lr(1.0), "momentum": _num(0.9, gt=0, lt=1, doc="interpolation y = lerp(z, x, momentum)"),
         **SF_FIELDS,
-    }, lambda hp: Z.schedule_free(hp, adam=False),
+    }, R + "schedule_free_sgd",
         doc="schedulefree's SGDScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
             "averaged iterate x (what .eval() uses) is recorded as the History's `iterate`"),
     OptimizerDef("schedule_free_adamw", "Schedule-Free AdamW (evaluated y)", {
         "lr": _lr(0.0025), "betas": _betas(), "eps": EPS, **SF_FIELDS,
-    }, lambda hp: Z.schedule_free(hp, adam=True),
+    }, R + "schedule_free_adamw",
         doc="schedulefree's AdamWScheduleFree: the runs step (and are drawn at) the evaluated point y; the "
             "averaged iterate x is recorded as the History's `iterate`"),
 )
-X = LazyModule("animopt.optim.external")
-from ..spec import REQUIRED           # noqa: E402
+
+
+def _torch_check(values):
+    """The class and its arguments, checked by importing it (torch): only for type = "torch"."""
+    return lookup("animopt.optim.external.check")(values)
+
 
 ZOO += (
     OptimizerDef("torch", "torch", {
@@ -355,7 +326,7 @@ ZOO += (
                        "pytorch_optimizer, schedulefree or lion_pytorch (a subclass of torch.optim.Optimizer)"),
         "args": Field("table", default={}, doc="its other constructor keys (`lr` is the entry's, not an arg), "
                       "e.g. { etas = [0.4, 1.3] }"),
-    }, lambda hp: X.torch_class(hp), lambda v: X.check(v),
+    }, "animopt.optim.external.torch_class", _torch_check,
         doc="any installed optimizer class, run as it is: one instance per run and a Python loop over runs each "
             "update, so slower than the batched rules; a class whose step() needs a closure (LBFGS) gets one"),
 )

@@ -1,4 +1,5 @@
-"""Learning-rate schedules: pure numpy functions of the update index.
+"""The learning-rate schedules a scene may name (`schedule = { type = ... }`): keys, docs, and each as a pure
+numpy function of the update index (no torch).
 
 Names, parameters and defaults are those of torch.optim.lr_scheduler; each gives the learning rate that
 torch's scheduler, stepped once per update, has set for update `t` (0 for the first). Where torch has
@@ -8,11 +9,27 @@ Every function broadcasts: `t` may be `[S, 1]` and `lr` `[K]` to give `[S, K]` f
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
 from ..spec import REQUIRED, Field
-from .base import ScheduleDef
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    """One `schedule = { type = ... }`: `fn(t, lr, total, **options)` gives the learning rate for the
+    update indices `t` (numpy int array, 0 for the first update) from the base `lr` and the run's
+    total number of updates. Pure and broadcasting over `t` and `lr` (`[S, 1]` x `[K]` -> `[S, K]`).
+    `warmup_target(lr, **options)` is the rate a warmup ramps towards (torch: the param group's
+    `initial_lr`), `lr` unless the schedule sets its own."""
+
+    name: str
+    fields: dict[str, Field]
+    fn: Callable[..., Any]
+    warmup_target: Callable[..., Any] = field(default=lambda lr, **options: lr)
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(default=lambda values: [])
 
 
 def _num(default, doc="", **kw) -> Field:
