@@ -16,7 +16,7 @@ from .history import History
 from .declare.optimizers import OPTIMIZERS
 from .declare.schedules import lr_table
 from .spec import SceneError
-from .sweep import Run, expand, hparam_table
+from .sweep import Run, Runs, batch_groups, entries, expand, firsts, hparam_table, labels
 
 ITEMSIZE = {"float32": 4, "float64": 8}
 
@@ -53,7 +53,7 @@ def count(scene, problem) -> Counts:
     if tr.steps is None and tr.epochs is None:
         raise SceneError.one(f, "train.steps", "missing: give steps = N (updates) or epochs = N")
     run_steps, spe = _updates(scene, problem.n, runs)
-    steps = max(run_steps)
+    steps = int(run_steps.max())
     if (steps + 1) * len(runs) * P > limits.MAX_HISTORY_VALUES:
         raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
                              f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
@@ -64,13 +64,9 @@ def count(scene, problem) -> Counts:
 def _updates(scene, n: int | None, runs: list[Run]) -> tuple[list[int], dict]:
     """The updates of each run (by its batch size: steps, or epochs x updates per epoch) and the updates
     per epoch of each batch size."""
-    tr, spe, run_steps = scene.train, {}, []
-    known: dict = {}                   # batch size -> updates (a sweep repeats a few sizes many times)
-    for r in runs:
-        bs = r.batch_size
-        if bs in known:
-            run_steps.append(known[bs])
-            continue
+    tr, spe = scene.train, {}
+    run_steps = np.zeros(len(runs), dtype=np.int64)
+    for bs, rows in batch_groups(runs).items():      # a sweep has a few batch sizes, many runs
         if n is not None:
             b = min(bs or n, n)
             spe[bs] = n // b if tr.drop_last else math.ceil(n / b)
@@ -78,15 +74,14 @@ def _updates(scene, n: int | None, runs: list[Run]) -> tuple[list[int], dict]:
         if n_up > limits.MAX_STEPS:
             raise SceneError.one(scene.file, "train.epochs", f"{n_up:,} updates per run is more than the limit "
                                  f"of {limits.MAX_STEPS:,}")
-        run_steps.append(n_up)
-        known[bs] = n_up
+        run_steps[rows] = n_up
     return run_steps, spe
 
 
 def _check_memory(scene, n: int | None, runs: list[Run], steps: int, P: int) -> None:
     """The simulation's memory estimate against the budget (animopt.record)."""
     if n is not None:                # minibatch indices: shared when every run has one batch size
-        sizes = {min(r.batch_size or n, n) for r in runs}
+        sizes = {min(bs or n, n) for bs in batch_groups(runs)}
         batch, shared = max(sizes), len(sizes) == 1
     else:
         batch, shared = 0, True
@@ -99,6 +94,9 @@ def _check_memory(scene, n: int | None, runs: list[Run], steps: int, P: int) -> 
 def with_twins(runs: list[Run]) -> tuple[list[Run], dict[int, int]]:
     """`compare = "torch"`: after each entry's runs, its torch.optim twins, one per run (type "torch", the
     same settings as the class's arguments, label "... (torch.optim)"). Returns the runs and twin -> run."""
+    if isinstance(runs, Runs) and not any(np.any(np.asarray(b.column("compare"), dtype=object) == "torch")
+                                          for b in runs.blocks):
+        return runs, {}
     out, twins, pending = [], {}, []
 
     def flush():
@@ -129,7 +127,12 @@ def with_twins(runs: list[Run]) -> tuple[list[Run], dict[int, int]]:
 def lr_tables(p) -> np.ndarray:
     """[steps, R] learning rates; runs of an entry with the same schedule values and length are computed
     in one call. A rule that divides by the rate (Keras-style momentum) may not meet a rate of 0."""
-    runs, out = p.runs, np.zeros((p.steps, len(p.runs)))
+    runs = p.runs
+    if isinstance(runs, Runs):
+        fast = _block_lr(p)
+        if fast is not None:
+            return fast
+    out = np.zeros((p.steps, len(p.runs)))
     entries: dict = {}
     for i, r in enumerate(runs):
         entries.setdefault(r.entry, []).append(i)
@@ -154,6 +157,33 @@ def lr_tables(p) -> np.ndarray:
     return out
 
 
+def _block_lr(p) -> np.ndarray | None:
+    """`lr_tables` of blocks whose schedule options are not swept and whose runs all run every step:
+    one `lr_table` call a block; when every block's rate is constant, one rate a run as a zero-stride
+    [steps, R] table (no memory). None when a block is not of this kind (the per-run way then)."""
+    runs, S = p.runs, p.steps
+    if (np.asarray(p.run_steps) != S).any():
+        return None
+    rates, const = [], True
+    for b in runs.blocks:
+        if any(k.startswith("schedule.") for k, _ in b.axes):
+            return None
+        lr = b.column("lr")
+        rates.append(np.broadcast_to(np.asarray(lr, dtype=np.float64), (b.n,)))
+        const &= b.schedule == "constant" and not b.warmup
+    for b, lr in zip(runs.blocks, rates):
+        if OPTIMIZERS[b.type].needs_positive_lr(b.hparams) and const and (~(lr > 0)).any():
+            return None                  # the per-run way names the run
+    if const:
+        return np.broadcast_to(np.concatenate(rates)[None, :], (S, len(runs)))
+    out = np.zeros((S, len(runs)))
+    for b, lr, a, z in zip(runs.blocks, rates, runs.offsets[:-1], runs.offsets[1:]):
+        if OPTIMIZERS[b.type].needs_positive_lr(b.hparams):
+            return None
+        out[:, a:z] = lr_table(b.schedule, dict(b.schedule_options), b.warmup, lr, S)
+    return out
+
+
 def outline(p) -> History:
     """The History a plan (or Counts) will make, as far as the views' checks read it (runs, labels, parameter
     names, swept values, optimizer entries, problem), with one step of zeros: validate checks the
@@ -165,9 +195,9 @@ def outline(p) -> History:
 
     h = History(
         params=zeros(2, R, P), loss=zeros(2, R), grads=zeros(1, R, P), updates=zeros(1, R, P), lr=zeros(1, R),
-        diverged_at=np.full(R, -1, dtype=np.int64), labels=tuple(r.label for r in p.runs),
+        diverged_at=np.full(R, -1, dtype=np.int64), labels=labels(p.runs),
         param_names=tuple(p.problem.param_names), hparams=hparam_table(p.runs),
-        optimizer=np.array([r.entry for r in p.runs], dtype=np.int64), problem=p.problem.info())
+        optimizer=entries(p.runs), problem=p.problem.info())
     groups = tune.candidate_groups(p)        # tuned: one run per group, as the tuned History will have
     return tune.select(h, tune.keep_runs(p, [{"runs": g.runs, "best": 0} for g in groups])) if groups else h
 
@@ -179,9 +209,7 @@ def checked(scene) -> Counts:
 
     values = dict(scene.problem.options)
     c = count(scene, PROBLEMS[scene.problem.type].outline(values, scene.base_dir, scene.seed, scene.file))
-    first: dict = {}
-    for r in c.runs:
-        first.setdefault(r.entry, r)
+    first = firsts(c.runs)
     if any(OPTIMIZERS[r.type].needs_positive_lr(r.hparams) for r in first.values()):
         lr_tables(c)                 # [steps, runs]: only for the entries' check
     tune.check_plan(c)

@@ -19,7 +19,7 @@ from .problems import PROBLEMS, BuildCtx, Problem
 from .scene import Scene
 from .spec import SceneError, Sweep
 from . import tune
-from .sweep import Run, hparam_table
+from .sweep import Run, batch_groups, column, entries, hparam_table, inits, labels as run_labels, slices
 from .teach import buffers_wanted
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -94,12 +94,15 @@ def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.n
     prob, tr, S = plan.problem, plan.scene.train, plan.steps
     if prob.n is None:
         return None, None, None
-    sizes = [min(r.batch_size or prob.n, prob.n) for r in plan.runs]
-    if all(b == prob.n for b in sizes) and not tr.drop_last:
+    by_size = batch_groups(plan.runs)
+    if all(min(b or prob.n, prob.n) == prob.n for b in by_size) and not tr.drop_last:
         return None, None, None
-    B = max(sizes)
+    sizes = np.zeros(len(plan.runs), dtype=np.int64)
+    for b, rows in by_size.items():
+        sizes[rows] = min(b or prob.n, prob.n)
+    B = int(sizes.max())
     groups = {}
-    for b in dict.fromkeys(sizes):
+    for b in dict.fromkeys(min(b or prob.n, prob.n) for b in by_size):
         rng = np.random.default_rng([plan.scene.seed, 2, b])
         idx = np.full((S, B), -1, dtype=np.int64)
         t = 0
@@ -125,7 +128,8 @@ def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.n
         return idx_t, w_t, keep
     keys = list(groups)
     stack = np.stack([groups[b] for b in keys])                # [G, S, B]
-    which = np.array([keys.index(b) for b in sizes])          # [R]
+    which = np.searchsorted(np.array(keys), sizes, sorter=np.argsort(keys))
+    which = np.argsort(keys)[which]                           # [R] the index in keys of each run's size
     per_run = stack[which].transpose(1, 0, 2)                 # [S, R, B]
     real = per_run >= 0
     w = real / np.maximum(real.sum(-1, keepdims=True), 1)
@@ -135,8 +139,20 @@ def _batches(plan: Plan) -> tuple[torch.Tensor | None, torch.Tensor | None, np.n
     return idx_t, w_t, keep
 
 
-def _hparams_tensor(runs: list[Run], key: str, dtype, device):
-    vals = [r.hparams[key] for r in runs]
+def _hparams_tensor(runs, sl: slice, key: str, dtype, device):
+    vals = column(runs, sl, key)
+    n = sl.stop - sl.start
+    if isinstance(vals, np.ndarray) and vals.dtype.kind in "fiu":           # a swept column (blocks)
+        arr = torch.as_tensor(vals, dtype=dtype, device=device)
+        return tuple(arr[:, i:i + 1] for i in range(arr.shape[1])) if arr.dim() == 2 else arr.unsqueeze(1)
+    if isinstance(vals, np.ndarray):
+        vals = vals.tolist()
+    elif not isinstance(vals, list):                                       # one value for all (blocks)
+        if isinstance(vals, (bool, str, dict)) or vals is None:
+            return vals
+        if isinstance(vals, tuple):
+            return tuple(torch.full((n, 1), float(v), dtype=dtype, device=device) for v in vals)
+        return torch.full((n, 1), float(vals), dtype=dtype, device=device)
     v0 = vals[0]
     if isinstance(v0, (bool, str, dict)) or v0 is None:     # dict: a table of arguments (type = "torch")
         return v0
@@ -183,25 +199,24 @@ def _simulate(p: Plan) -> History:
     R, P = len(runs), len(prob.param_names)
 
     lr_np = p.lr if p.lr is not None else lr_tables(p)
-    lr = torch.as_tensor(lr_np, dtype=dt, device=dev).unsqueeze(-1)          # [S, R, 1]
-    active = torch.as_tensor(np.arange(S)[:, None] < p.run_steps[None, :], device=dev)  # [S, R]
+    # one rate a run for the whole simulation (constant schedules: a zero-stride table), else [S, R, 1]
+    lr_const = lr_np.strides[0] == 0
+    lr = torch.as_tensor(np.array(lr_np[0]) if lr_const else lr_np, dtype=dt, device=dev).unsqueeze(-1)
+    # runs that stop early (batch sizes with other epoch lengths): a run is active while t < its steps
+    all_active = bool((p.run_steps >= S).all())
+    run_steps_t = None if all_active else torch.as_tensor(p.run_steps, device=dev)
 
     groups = []   # (slice, transform, state) per optimizer entry
     full = []     # per group: the rule reads Ctx.loss / Ctx.evaluate and reports the next point (zoo rules)
-    start = 0
-    x0 = torch.tensor([r.init for r in runs], dtype=dt, device=dev)
-    while start < R:
-        stop = start
-        while stop < R and runs[stop].entry == runs[start].entry and runs[stop].type == runs[start].type:
-            stop += 1
-        sub = runs[start:stop]
-        hp = {k: _hparams_tensor(sub, k, dt, dev) for k in sub[0].hparams}
-        if sub[0].type == "muon":
+    x0 = torch.as_tensor(inits(runs, tuple(prob.default_init)), dtype=dt, device=dev)
+    for sl in slices(runs):
+        first = runs[sl.start]
+        hp = {k: _hparams_tensor(runs, sl, k, dt, dev) for k in first.hparams}
+        if first.type == "muon":
             hp["_matrices"] = tuple(prob.matrices)
-        tr = OPTIMIZERS[sub[0].type].build(hp)
-        groups.append((slice(start, stop), tr, tr.init(x0[start:stop])))
-        full.append(OPTIMIZERS[sub[0].type].records)
-        start = stop
+        tr = OPTIMIZERS[first.type].build(hp)
+        groups.append((sl, tr, tr.init(x0[sl])))
+        full.append(OPTIMIZERS[first.type].records)
 
     idx, w, batch_keep = _batches(p)
     noise = sc.train.grad_noise
@@ -257,7 +272,7 @@ def _simulate(p: Plan) -> History:
             if t % noise_block == 0:
                 eps = torch.randn((noise_block, R, P), generator=gen, dtype=dt).to(dev)
             g = g + noise * eps[t % noise_block]
-        ctx_lr = lr[t]
+        ctx_lr = lr if lr_const else lr[t]
         nexts = []
         if recording or any_full:
             u = torch.empty_like(g)
@@ -296,7 +311,7 @@ def _simulate(p: Plan) -> History:
             for sl, v in nexts:
                 x_new[sl] = v
         # divergence: the loss at step t, or the parameters of step t+1, non-finite or past the threshold
-        running = (diverged < 0) & active[t]
+        running = (diverged < 0) if all_active else (diverged < 0) & (run_steps_t > t)
         Ld = L.detach()
         bad_loss = running & ~(Ld.abs() <= thr)                               # NaN compares False
         bad_x = running & ~bad_loss & ~(x_new.abs().amax(1) <= thr)          # amax keeps NaN
@@ -323,8 +338,8 @@ def _simulate(p: Plan) -> History:
         grads = updates = np.broadcast_to(np.array(np.nan, dtype=params.dtype), (S, R, P))
     buffers = {b: H.cpu().numpy() for b, H in H_buf.items()}
     div = _first_divergence(loss, diverged.cpu().numpy(), thr)
-    for r in np.nonzero(div >= 0)[0]:
-        k = div[r]            # params[k] / loss[k] is the last point recorded, the one past the bound
+    for k in np.unique(div[div >= 0]):      # runs by the step they diverged at (at most S groups)
+        r = np.nonzero(div == k)[0]           # params[k] / loss[k] is the last point recorded, past the bound
         params[k + 1:, r] = np.nan
         loss[k + 1:, r] = np.nan
         if detail:
@@ -339,12 +354,12 @@ def _simulate(p: Plan) -> History:
         buffers["iterate"] = iterate
     if H_evals is not None:
         buffers["evals"] = H_evals.numpy()
-    lr_np = lr_np.copy()
+    lr_np = lr_np if lr_const else lr_np.copy()        # (zero-stride: read-only, no memory)
     epoch = None
     if prob.n is not None and len(set(p.steps_per_epoch.values())) == 1:   # one epoch length for all runs
-        per = p.steps_per_epoch[runs[0].batch_size]
+        per = next(iter(p.steps_per_epoch.values()))
         epoch = np.arange(S + 1) / per
-    opt_idx = np.array([r.entry for r in runs])
+    opt_idx = entries(runs)
     return History(
         params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
         diverged_at=div.astype(np.int64), labels=twin_labels(p, params),
@@ -355,6 +370,8 @@ def _simulate(p: Plan) -> History:
 def twin_labels(p: Plan, params: np.ndarray) -> tuple[str, ...]:
     """The runs' labels; a torch.optim twin's names the largest difference from its run over the
     History: `Adam (torch.optim, max diff 2e-16)`."""
+    if not p.twins:
+        return run_labels(p.runs)
     labels = [r.label for r in p.runs]
     for tw, r in p.twins.items():
         d = np.abs(params[:, tw] - params[:, r])
@@ -382,7 +399,7 @@ def _loop_loss(prob: Problem, H_loss: torch.Tensor, params: torch.Tensor, diverg
         if len(runs):
             steps = diverged[runs]
             H_loss[steps, runs] = prob.loss(params[steps, runs])
-    return H_loss.cpu().numpy().astype(np.float64)
+    return _loss_dtype(H_loss.cpu().numpy())
 
 
 def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np.ndarray:
@@ -399,4 +416,10 @@ def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np
         for i in range(0, flat.shape[0], rows):
             chunk = flat[i:i + rows]
             out[i:i + rows] = prob._full_from_gram(chunk)[0] if quadratic else prob.loss(chunk)
-    return out.reshape(S1, R).cpu().numpy().astype(np.float64)
+    return _loss_dtype(out.reshape(S1, R).cpu().numpy())
+
+
+def _loss_dtype(loss: np.ndarray) -> np.ndarray:
+    """The History's loss: float64, but in the simulation's dtype past AUTO_VALUES values (a big
+    sweep: what its views draw, at half the memory in float32)."""
+    return loss if loss.size > record.AUTO_VALUES else loss.astype(np.float64)

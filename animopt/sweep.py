@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,6 +26,198 @@ class Run(NamedTuple):
     batch_size: int | None
     init: tuple[float, ...] | None   # None: the problem's default start
     swept: dict[str, Any]            # the swept keys and this run's values
+
+
+class Block(NamedTuple):
+    """The runs of one [[optimizer]] entry: its fixed settings, its swept axes and its starts (every
+    combination of the axes, the last fastest, then the starts)."""
+
+    entry: int
+    type: str
+    base: str                             # the entry's label
+    hparams: dict[str, Any]               # the fixed values (a swept key's is its Sweep)
+    schedule: str
+    schedule_options: dict[str, Any]
+    warmup: dict[str, Any] | None
+    batch_size: Any                       # the scene's (a Sweep when batch_size is an axis)
+    axes: tuple                           # ((key, values), ...)
+    starts: tuple                         # the starting points
+    n: int                                # runs: prod(axis sizes) x starts
+
+    def axis_index(self, a: int, j=None) -> np.ndarray:
+        """[n] (or at the block positions `j`) the index into axis `a`'s values of each run."""
+        j = np.arange(self.n) if j is None else np.asarray(j)
+        sizes = [len(v) for _, v in self.axes]
+        return np.unravel_index(j // len(self.starts), sizes)[a]
+
+    def column(self, key: str):
+        """Every run's value of `key` (a hyperparameter, `schedule.K`, `batch_size`, `init`): a numpy
+        array ([n] or [n, k]) when it varies, else the one value."""
+        for a, (k, vals) in enumerate(self.axes):
+            if k == key:
+                arr = np.empty(len(vals), dtype=object)
+                arr[:] = list(vals)
+                out = arr[self.axis_index(a)]
+                try:
+                    return np.array(out.tolist())
+                except (ValueError, TypeError):
+                    return out
+        if key == "init":
+            return np.tile(np.asarray(self.starts, dtype=np.float64), (self.n // len(self.starts), 1)) \
+                if len(self.starts) > 1 else self.starts[0]
+        if key == "batch_size":
+            return self.batch_size
+        if key.startswith("schedule."):
+            return self.schedule_options.get(key[9:])
+        return self.hparams.get(key)
+
+    def swept_keys(self) -> list[str]:
+        return [k for k, _ in self.axes] + (["init"] if len(self.starts) > 1 else [])
+
+    def run(self, j: int) -> "Run":
+        nst = len(self.starts)
+        combo, s = divmod(j, nst)
+        sizes = [len(v) for _, v in self.axes]
+        pick = [int(i) for i in np.unravel_index(combo, sizes)] if sizes else []
+        chosen = {k: vals[i] for (k, vals), i in zip(self.axes, pick)}
+        hp, sopts = dict(self.hparams), dict(self.schedule_options)
+        for k, v in chosen.items():
+            if k.startswith("schedule."):
+                sopts[k[9:]] = v
+            elif k != "batch_size":
+                hp[k] = v
+        label = self.base + "".join(f" {k}={_fmt(v)}" for k, v in chosen.items())
+        start, sw = self.starts[s], chosen
+        if nst > 1:
+            sw, label = {**chosen, "init": start}, f"{label} start {s + 1}"
+        return Run(entry=self.entry, type=self.type, label=label, hparams=hp, schedule=self.schedule,
+                   schedule_options=sopts, warmup=self.warmup,
+                   batch_size=chosen.get("batch_size", self.batch_size), init=start, swept=sw)
+
+
+class Runs(Sequence):
+    """Every run of a scene, held as its entries' blocks (a million-run sweep is a few numbers, not a
+    million objects): `runs[i]` makes run i's `Run`; `column`, `entries`, `slices`, `labels` answer for
+    all runs at once. The functions below (`entries`, `column`, ...) take this or a plain list of Runs."""
+
+    def __init__(self, blocks: list[Block]):
+        self.blocks = [b for b in blocks if b.n]
+        self.offsets = np.cumsum([0] + [b.n for b in self.blocks])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        b = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.blocks[b].run(i - int(self.offsets[b]))
+
+
+class Labels(Sequence):
+    """The runs' labels, each made when asked (a million strings otherwise)."""
+
+    def __init__(self, runs: Runs):
+        self._runs = runs
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return self._runs[i].label
+
+    def __eq__(self, other):
+        return isinstance(other, (tuple, list, Labels)) and len(self) == len(other) and tuple(self) == tuple(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Labels({len(self)} runs)"
+
+
+def entries(runs) -> np.ndarray:
+    """[R] int64: each run's [[optimizer]] entry."""
+    if isinstance(runs, Runs):
+        return np.repeat(np.array([b.entry for b in runs.blocks], dtype=np.int64), [b.n for b in runs.blocks])
+    return np.array([r.entry for r in runs], dtype=np.int64)
+
+
+def slices(runs) -> list[slice]:
+    """The runs in contiguous groups of one entry and one type (what one transform steps)."""
+    if isinstance(runs, Runs):
+        return [slice(int(a), int(b)) for a, b in zip(runs.offsets[:-1], runs.offsets[1:])]
+    out, start, R = [], 0, len(runs)
+    while start < R:
+        stop = start
+        while stop < R and runs[stop].entry == runs[start].entry and runs[stop].type == runs[start].type:
+            stop += 1
+        out.append(slice(start, stop))
+        start = stop
+    return out
+
+
+def column(runs, sl: slice, key: str):
+    """The values of hyperparameter `key` of the runs in `sl` (one entry's): a list or array of them,
+    or the one value when they share it."""
+    if isinstance(runs, Runs):
+        b = int(np.searchsorted(runs.offsets, sl.start, side="right")) - 1
+        blk = runs.blocks[b]
+        if runs.offsets[b] == sl.start and runs.offsets[b + 1] == sl.stop:
+            return blk.column(key)
+        runs = runs[sl]
+        sl = slice(0, len(runs))
+    return [r.hparams[key] for r in runs[sl]]
+
+
+def batch_groups(runs) -> dict:
+    """batch size (None: the scene's full batch) -> [runs with it] (int64 indices)."""
+    if isinstance(runs, Runs):
+        out: dict = {}
+        for blk, off in zip(runs.blocks, runs.offsets):
+            bs = blk.column("batch_size")
+            if isinstance(bs, np.ndarray):
+                for v in dict.fromkeys(bs.tolist()):
+                    out.setdefault(v, []).append(off + np.nonzero(bs == v)[0])
+            else:
+                out.setdefault(bs, []).append(np.arange(off, off + blk.n))
+        return {k: np.concatenate(v) for k, v in out.items()}
+    out = {}
+    for i, r in enumerate(runs):
+        out.setdefault(r.batch_size, []).append(i)
+    return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def inits(runs, default) -> np.ndarray:
+    """[R, P] float64: each run's start."""
+    if isinstance(runs, Runs):
+        return np.concatenate([np.tile(np.asarray([default if s is None else s for s in b.starts], dtype=np.float64),
+                                       (b.n // len(b.starts), 1)) for b in runs.blocks])
+    return np.array([default if r.init is None else r.init for r in runs], dtype=np.float64)
+
+
+def labels(runs):
+    """The runs' labels: a tuple, or for `Runs` a `Labels` that makes each when asked."""
+    return Labels(runs) if isinstance(runs, Runs) else tuple(r.label for r in runs)
+
+
+def firsts(runs) -> dict[int, "Run"]:
+    """entry -> its first run."""
+    if isinstance(runs, Runs):
+        out = {}
+        for b, off in zip(runs.blocks, runs.offsets):
+            out.setdefault(b.entry, runs[int(off)])
+        return out
+    out = {}
+    for r in runs:
+        out.setdefault(r.entry, r)
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -150,50 +343,32 @@ def grid_points(axes, n_params: int, file: str = "<scene>") -> list[tuple[float,
     return list(zip(*(m.ravel().tolist() for m in mesh)))
 
 
-def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> list[Run]:
+def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> Runs:
     """Every run of the scene, entry by entry; within an entry the grid varies the last key fastest,
     then the starting points. Labels name the swept values: `SGD lr=0.1 momentum=0.9`."""
     starts = init_points(scene, n_params, default_init)
-    runs: list[Run] = []
+    blocks: list[Block] = []
+    n_runs = 0
     for spec, name in zip(scene.optimizers, entry_labels(scene.optimizers)):
         axes = _axes(spec, scene)
         sizes = [len(vals) for _, vals in axes]
         total = int(np.prod(sizes, dtype=np.float64)) * len(starts)
-        if len(runs) + total > limits.MAX_RUNS:
+        if n_runs + total > limits.MAX_RUNS:
             grid = " x ".join([f"{k} ({n})" for (k, _), n in zip(axes, sizes)]
                               + ([f"{len(starts)} starts"] if len(starts) > 1 else []))
             key = max(axes, key=lambda a: len(a[1]))[0] if axes else "init"
             where = "train.batch_size" if key == "batch_size" else ("train.init" if key == "init"
                                                                     else f"optimizer[{spec.index}].{key}")
             raise SceneError.one(scene.file, where,
-                                 f"this sweep makes {len(runs) + total:,} runs ({grid}"
-                                 + (f", after {len(runs):,} of earlier entries" if runs else "")
+                                 f"this sweep makes {n_runs + total:,} runs ({grid}"
+                                 + (f", after {n_runs:,} of earlier entries" if n_runs else "")
                                  + f"), more than the limit of {limits.MAX_RUNS:,}")
-        base = name
-        names = [k for k, _ in axes]
-        texts = [[f" {k}={_fmt(v)}" for v in vals] for k, vals in axes]
-        fixed_hp = dict(spec.hparams)
-        fixed_so = dict(spec.schedule.options)
-        warmup = dict(spec.schedule.warmup) if spec.schedule.warmup else None
-        for values, parts in zip(itertools.product(*[vals for _, vals in axes]), itertools.product(*texts)):
-            chosen = dict(zip(names, values))
-            hp, sopts = dict(fixed_hp), dict(fixed_so)
-            for k, v in chosen.items():
-                if k.startswith("schedule."):
-                    sopts[k[9:]] = v
-                elif k != "batch_size":
-                    hp[k] = v
-            bs = chosen.get("batch_size", scene.train.batch_size)
-            label = base + "".join(parts)
-            for j, start in enumerate(starts):
-                sw, lab = chosen, label
-                if len(starts) > 1:
-                    sw = {**chosen, "init": start}
-                    lab = f"{label} start {j + 1}"
-                runs.append(Run(entry=spec.index, type=spec.type, label=lab, hparams=hp,
-                                schedule=spec.schedule.type, schedule_options=sopts, warmup=warmup,
-                                batch_size=bs, init=start, swept=sw))
-    return runs
+        blocks.append(Block(entry=spec.index, type=spec.type, base=name, hparams=dict(spec.hparams),
+                            schedule=spec.schedule.type, schedule_options=dict(spec.schedule.options),
+                            warmup=dict(spec.schedule.warmup) if spec.schedule.warmup else None,
+                            batch_size=scene.train.batch_size, axes=tuple(axes), starts=tuple(starts), n=total))
+        n_runs += total
+    return Runs(blocks)
 
 
 def _axes(spec: OptimizerSpec, scene: Scene) -> list[tuple[str, tuple]]:
@@ -206,6 +381,8 @@ def _axes(spec: OptimizerSpec, scene: Scene) -> list[tuple[str, tuple]]:
 
 def hparam_table(runs: list[Run]) -> dict[str, np.ndarray]:
     """Per-run value of every key swept anywhere in the scene (NaN where a run has no such key)."""
+    if isinstance(runs, Runs):
+        return _block_table(runs)
     keys = list(dict.fromkeys(k for r in runs for k in r.swept))
     out = {}
     for k in keys:
@@ -219,6 +396,37 @@ def hparam_table(runs: list[Run]) -> dict[str, np.ndarray]:
         else:
             arr = np.array([np.nan if v is None or isinstance(v, (str, bool)) else float(v) for v in vals])
         out[k] = arr
+    return out
+
+
+def _block_table(runs: Runs) -> dict[str, np.ndarray]:
+    """`hparam_table` of blocks: each column filled block by block (numbers only, no per-run objects)."""
+    keys = list(dict.fromkeys(k for b in runs.blocks for k in b.swept_keys()))
+    out = {}
+    for k in keys:
+        parts = []
+        for b in runs.blocks:
+            v = b.column(k)
+            if not isinstance(v, np.ndarray):
+                v = np.nan if v is None or isinstance(v, (str, bool, dict)) else v
+                v = np.broadcast_to(np.asarray(v, dtype=np.float64), (b.n,) + np.shape(v))
+            elif v.dtype.kind not in "fiu":            # ragged tuples, strings, None: value by value
+                vals = v.tolist()
+                w = max((len(x) for x in vals if isinstance(x, tuple)), default=0)
+                if w:
+                    v = np.full((len(vals), w), np.nan)
+                    for i, x in enumerate(vals):
+                        if isinstance(x, tuple):
+                            v[i, :len(x)] = x
+                else:
+                    v = np.array([np.nan if x is None or isinstance(x, (str, bool)) else float(x) for x in vals])
+            parts.append(np.asarray(v, dtype=np.float64))
+        width = max((p.shape[1] for p in parts if p.ndim == 2), default=0)
+        if width:
+            parts = [p if p.ndim == 2 and p.shape[1] == width else
+                     np.concatenate([p.reshape(len(p), -1), np.full((len(p), width - (p.shape[1] if p.ndim == 2 else 0)), np.nan)], 1)
+                     if p.ndim == 2 else np.full((len(p), width), np.nan) for p in parts]
+        out[k] = np.concatenate(parts)
     return out
 
 

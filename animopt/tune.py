@@ -52,6 +52,8 @@ def candidate_groups(plan) -> list[Candidates]:
     """The runs that compete with each other: one group per tuned entry and per combination of what
     else varies (other swept keys, start, batch size). torch.optim twins (compare) do not compete."""
     tuned = tuned_keys(plan.scene)
+    if not tuned:
+        return []
     groups: dict = {}
     for i, r in enumerate(plan.runs):
         if r.entry not in tuned or i in plan.twins:

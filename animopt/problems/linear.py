@@ -63,8 +63,11 @@ class Linear(Problem):
             r, s = self.residuals(params), 1.0 / (self.n * m)
             g = (self._A.T @ r.view(self.n, R * m)).view(k, R, m).transpose(0, 1).reshape(R, k * m)
             return (r * r).sum((0, 2)) * s, g * (2 * s)
+        shared = idx.dim() == 2 and idx.stride(0) == 0 and weight.stride(0) == 0
+        if shared and self._gram is not None and len(self.param_names) <= idx.shape[1]:
+            return self._batch_from_gram(params, idx[0], weight[0])
         W, B = self.split(params)
-        if idx.dim() == 2 and idx.stride(0) == 0 and weight.stride(0) == 0:
+        if shared:
             # every run on the same minibatch (the simulator's shared table, one batch size): the batch's
             # rows once, multiplied into every run's W by broadcasting, not gathered per run (3x faster)
             X, Y, w = self.X[idx[0]], self.Y[idx[0]], weight[0]                   # [b, inputs], [b, m], [b]
@@ -101,6 +104,25 @@ class Linear(Problem):
         Gd = d @ G
         loss = (((Gd + 2 * h) * d).sum(-1) + c).clamp_min(0) * s
         return loss, (Gd + h) * (2 * s)
+
+    def _batch_from_gram(self, params, rows, w):
+        """Every run on the same minibatch `rows` (weights `w`): the batch's loss and gradient as a
+        quadratic form around the least-squares point p0, like `_full_from_gram` with the batch's weighted
+        G = kron(A_b^T diag(w) A_b, I_m), h = A_b^T diag(w) r0_b, c = sum w |r0_b|^2 (float64, [P, P] once
+        a step): parameters^2 a run instead of the batch's rows x parameters (the million-run sweep's step)."""
+        m, p0 = self.outputs, self._gram[3]
+        ri = rows.cpu().numpy()
+        wi = w.cpu().numpy().astype(np.float64)
+        A = np.hstack([self._X[ri], np.ones((len(ri), 1))])
+        r0 = A @ p0.cpu().numpy().astype(np.float64).reshape(self.inputs + 1, m) - self._Y[ri]
+        Aw = A * wi[:, None]
+        G = torch.as_tensor(np.kron(Aw.T @ A, np.eye(m)), dtype=self.dtype, device=self.device)
+        h = torch.as_tensor((Aw.T @ r0).ravel(), dtype=self.dtype, device=self.device)
+        c = float(np.sum(wi[:, None] * r0 * r0))
+        d = params - p0
+        Gd = d @ G
+        loss = (((Gd + 2 * h) * d).sum(-1) + c).clamp_min(0) * (1.0 / m)
+        return loss, (Gd + h) * (2.0 / m)
 
     def data(self):
         return {"X": self._X, "Y": self._Y}
