@@ -116,6 +116,7 @@ def coincidences(h: History, steps=None, params: bool = True) -> list[Coincidenc
     steps = np.arange(h.steps + 1) if steps is None else np.clip(np.asarray(steps, dtype=np.int64), 0, h.steps)
     if steps.size == 0:
         return []
+    steps = steps[:int(np.argmax(steps == steps[-1])) + 1]    # the final hold is one moment, not a stretch
     healthy = h.diverged_at < 0 if (h.diverged_at < 0).any() else np.ones(h.runs, bool)
     span = drawn_range(h.params[:, healthy])
     scaled = h.params / span
