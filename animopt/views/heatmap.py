@@ -19,6 +19,9 @@ from ..declare.views.sweeps import fmt_value
 from .base import View
 
 
+IMAGE_CELLS = 10_000      # past this many cells, one image a frame (imshow) instead of a mesh of cells
+
+
 def is_log_spaced(vals: np.ndarray) -> bool:
     """True for positive values spread evenly in log space over at least a decade."""
     v = np.sort(np.asarray(vals, dtype=np.float64))
@@ -76,17 +79,18 @@ class Heatmap(View):
         nx, ny = len(self.xs), len(self.ys)
         col = np.searchsorted(self.xs, xv)
         row = np.searchsorted(self.ys, yv)
-        # member[c, r]: run r is in cell c = row * nx + col
-        self.member = np.zeros((ny * nx, len(runs)), dtype=bool)
-        self.member[row * nx + col, np.arange(len(runs))] = True
-        self.count = self.member.sum(1)
-        loss = h.loss[:, runs]                                     # [S+1, n]
+        # run r is in cell c = row * nx + col (an index a run, not a [cells, runs] matrix: a million cells)
+        self.cell_of = row * nx + col
+        self.count = np.bincount(self.cell_of, minlength=ny * nx)
+        # a grid of more than IMAGE_CELLS cells is drawn as one image, without rings or crosses
+        self.image = ny * nx > IMAGE_CELLS
         self.runs = runs
-        self.cells = self._cell_loss(loss)                         # [S+1, ny*nx]
+        self.cells = self._cell_loss(h.loss, runs)                 # [S+1, ny*nx]
         div = h.diverged_at[runs]
         big = np.iinfo(np.int64).max
         dstep = np.where(div >= 0, div, big)
-        self.cell_div = np.where(self.member, dstep[None, :], big).min(1)   # [cells] first divergence
+        self.cell_div = np.full(ny * nx, big, dtype=np.int64)
+        np.minimum.at(self.cell_div, self.cell_of, dstep)       # [cells] first divergence
 
         # colours span the best loss reached to the starting loss; worse than the start is "over"
         fin = self.cells[np.isfinite(self.cells) & (self.cells > 0)]
@@ -123,11 +127,16 @@ class Heatmap(View):
         # thin separators between cells big enough to show them (about 20 pixels or more)
         height_px = box.height * fig.get_figheight() * fig.dpi * 3.0 / 4.25
         cell_px = min(width_px / nx, height_px / ny)
-        self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
-                                  norm=self.norm, shading="flat", edgecolors=th.background,
-                                  linewidth=0.5 * 72 / fig.dpi if cell_px >= 20 else 0.0)
         for a, log, vals, axis in ((ax, self.xlog, self.xs, "x"), (ax, self.ylog, self.ys, "y")):
             (a.set_xscale if axis == "x" else a.set_yscale)("log" if log else "linear")
+        if self.image:      # one image a frame: cells evenly spaced on their (log or linear) axes
+            self.mesh = ax.imshow(np.ma.masked_invalid(self._frame_values(0)), cmap=cmap, norm=self.norm,
+                                  origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), aspect="auto",
+                                  interpolation="nearest", resample=False)
+        else:
+            self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
+                                      norm=self.norm, shading="flat", edgecolors=th.background,
+                                      linewidth=0.5 * 72 / fig.dpi if cell_px >= 20 else 0.0)
         ax.set_xlim(xe[0], xe[-1])
         ax.set_ylim(ye[0], ye[-1])
         _ticks(ax.yaxis, self.ys)
@@ -147,7 +156,8 @@ class Heatmap(View):
         # are in the same or adjacent rows: no long segment across a gap reads as a trend
         self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4, marker="o", ms=4.5, markevery=(0, 2),
                                   path_effects=_outline())
-        self.tie_marks = ax.scatter(np.full(nx * ny, np.nan), np.full(nx * ny, np.nan), s=26, marker="o",
+        n_marks = 0 if self.image else nx * ny
+        self.tie_marks = ax.scatter(np.full(n_marks, np.nan), np.full(n_marks, np.nan), s=26, marker="o",
                                     facecolors="none", edgecolors=line_c, linewidths=1.6, zorder=4,
                                     path_effects=_outline())
         self.best_star, = ax.plot([], [], marker="*", ms=15, color="#E69F00", mec="#222222", mew=0.8,
@@ -156,6 +166,8 @@ class Heatmap(View):
         cx, cy = np.meshgrid(self.xs, self.ys)
         self.centres = np.c_[cx.ravel(), cy.ravel()]
         self.div_cells = np.nonzero(self.cell_div < big)[0]
+        if self.image:
+            self.div_cells = self.div_cells[:0]
         self.div_marks = ax.scatter(np.full(len(self.div_cells), np.nan), np.full(len(self.div_cells), np.nan),
                                     marker="x", s=28 if nx * ny > 120 else 48, c=th.foreground, linewidths=1.4,
                                     zorder=3)
@@ -202,6 +214,8 @@ class Heatmap(View):
                          mfc=cmap.get_bad()), "diverged (grey)")]
         if not self.div_cells.size:
             items.pop()
+        if self.image:                       # no rings on an image of pixel-size cells
+            items.pop(0)
         # under the lower panel's axis label, where the layout makes room for it: never over the curve;
         # two columns when they fit the panel's width, else one
         from matplotlib.transforms import ScaledTranslation
@@ -222,15 +236,24 @@ class Heatmap(View):
             return bool(vals.min() > 0)
         return s == "auto" and is_log_spaced(vals)
 
-    def _cell_loss(self, loss: np.ndarray) -> np.ndarray:
-        """[S+1, cells] mean loss of each cell's runs; NaN if a run in it has diverged, or no run is there."""
-        m = self.member.astype(np.float64)
-        finite = np.isfinite(loss)
-        total = np.where(finite, loss, 0.0) @ m.T
-        bad = (~finite).astype(np.float64) @ m.T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = total / self.count[None, :]
-        out[(bad > 0) | (self.count[None, :] == 0)] = np.nan
+    def _cell_loss(self, loss: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        """[S+1, cells] mean loss of each cell's runs; NaN if a run in it has diverged, or no run is there.
+        (In the loss's dtype: a million float32 cells a step.)"""
+        n_cells = len(self.count)
+        if len(runs) == n_cells and (self.count == 1).all():      # one run a cell: a permutation
+            order = np.empty(n_cells, dtype=np.int64)
+            order[self.cell_of] = runs
+            return loss[:, order]
+        out = np.empty((loss.shape[0], n_cells), dtype=np.result_type(loss.dtype, np.float32))
+        for t in range(loss.shape[0]):
+            lt = loss[t, runs]
+            finite = np.isfinite(lt)
+            total = np.bincount(self.cell_of, np.where(finite, lt, 0.0), minlength=n_cells)
+            bad = np.bincount(self.cell_of, ~finite, minlength=n_cells)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                row = total / self.count
+            row[(bad > 0) | (self.count == 0)] = np.nan
+            out[t] = row
         return out
 
     def _frame_values(self, step: int) -> np.ndarray:
@@ -239,7 +262,10 @@ class Heatmap(View):
 
     def update(self, step):
         v = self._frame_values(step)
-        self.mesh.set_array(np.ma.masked_invalid(v).ravel())
+        if self.image:
+            self.mesh.set_data(np.ma.masked_invalid(v))
+        else:
+            self.mesh.set_array(np.ma.masked_invalid(v).ravel())
         pos = np.where(np.isfinite(v), v, np.inf)
         has = np.isfinite(pos).any(0)                              # [nx] columns with a finite cell
         best_row = np.argmin(pos, 0)
@@ -247,7 +273,8 @@ class Heatmap(View):
         tied &= ~(tied == np.isfinite(v)).all(0)                 # a column where all tie: no choice to mark
         unique = tied.sum(0) == 1                                  # the best y is significant there
         self.best_line.set_data(*best_path(self.xs, self.ys, best_row, has & unique, self.xlog, self.ylog))
-        self.tie_marks.set_offsets(np.where(tied.ravel()[:, None], self.centres, np.nan))
+        if not self.image:                   # (a million pixel-size cells: no rings)
+            self.tie_marks.set_offsets(np.where(tied.ravel()[:, None], self.centres, np.nan))
         bl = np.where(has, pos[best_row, np.arange(len(self.xs))], np.nan)
         self.best_curve.set_data(self.xs, np.maximum(bl, self.vmin))
         if has.any():
@@ -268,7 +295,7 @@ class Heatmap(View):
         self.div_marks.set_offsets(pts)
         for c, t in self.div_text.items():
             t.set_visible(bool(self.cell_div[c] <= step))
-        n = int(gone.sum())
+        n = int((self.cell_div <= step).sum()) if self.image else int(gone.sum())
         self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
 
 
