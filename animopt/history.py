@@ -13,7 +13,7 @@ from .info import ProblemInfo
 
 
 OPTIONAL = ("optimizer", "epoch", "batch_idx", "frame_steps",   # arrays a History may lack
-            "momentum", "second_moment", "step_scale", "evals", "iterate")
+            "momentum", "second_moment", "step_scale", "evals", "iterate", "params_ends")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class History:
     evals: np.ndarray | None = None          # [steps, runs] loss evaluations of each update (L-BFGS; others 1)
     iterate: np.ndarray | None = None        # [steps+1, runs, P] the averaged iterate, where a rule has one:
     #   schedule-free's x (what .eval() uses; params holds the evaluated point y), ASGD's average; params elsewhere
+    # [2, runs, P] each run's parameters at the first and the last step, when only these are kept (record =
+    # "drawn" and views that draw the loss alone, animopt.record.LOSS_ONLY): params is then NaN of its usual
+    # shape with zero strides (no memory); the last row is NaN for a run that diverged, as params[-1] is
+    params_ends: np.ndarray | None = None
     problem: ProblemInfo | None = field(default=None, compare=False)
 
     @property

@@ -3,7 +3,9 @@ estimate of the memory a simulation holds, checked against a budget before anyth
 
 `[train] record = "drawn"` keeps in the History what the views draw: every view but `grads`, `update` and
 state arrows reads only the parameters and the loss, so a sweep drawn as a heat map or as basins keeps no
-gradients or updates (they are then zero-stride NaN arrays of the usual shape: no memory). `record = "all"`
+gradients or updates (they are then zero-stride NaN arrays of the usual shape: no memory), and a scene drawn
+only by heatmap, loss and lr views (LOSS_ONLY) keeps each run's parameters at the first and last step only
+(`History.params_ends`; `params` is then NaN of the usual shape, no memory). `record = "all"`
 (or `animopt simulate --all-steps`) keeps every quantity at every step. `record = "auto"` (the default)
 keeps everything while a History array holds at most AUTO_VALUES values (every scene but the big sweeps:
 the Python API's History has its gradients), and what is drawn past that.
@@ -22,6 +24,9 @@ AUTO_VALUES = 10_000_000     # steps x runs x parameters under which "auto" reco
 # views that read only the parameters and the loss (and the learning rate, the hyperparameters)
 PARAMS_AND_LOSS = ("fit_line", "loss", "lr", "contour", "surface", "params", "ema", "heatmap", "landscape",
                    "boundary", "accuracy", "basins")
+# views that read only the loss (and the learning rate, the hyperparameters): with them alone, "drawn" keeps
+# each run's parameters at the first and the last step only (History.params_ends), not at every step
+LOSS_ONLY = ("heatmap", "loss", "lr")
 
 
 def _views(render):
@@ -47,6 +52,22 @@ def wants_steps_detail(scene, steps: int = 0, runs: int = 0, params: int = 0) ->
     if mode == "all" or (mode == "auto" and steps * runs * params <= AUTO_VALUES):
         return True
     return views_draw_steps_detail(scene.render)
+
+
+def views_draw_params(render) -> bool:
+    """True when a view draws the parameters of some step (any view but heatmap, loss and lr)."""
+    return any(v.type != "grid" and v.type not in LOSS_ONLY for v in _views(render))
+
+
+def wants_params(scene, steps: int = 0, runs: int = 0, params: int = 0) -> bool:
+    """True when the History must keep every run's parameters at every step: `record = "all"`, `record =
+    "auto"` with at most AUTO_VALUES values, or a view that draws them (every view but heatmap, loss, lr).
+    Otherwise it keeps them at the first and the last step only (`History.params_ends`; `params` is then
+    NaN of the usual shape, zero strides)."""
+    mode = getattr(scene.train, "record", "auto")
+    if mode == "all" or (mode == "auto" and steps * runs * params <= AUTO_VALUES):
+        return True
+    return views_draw_params(scene.render)
 
 
 def budget_bytes() -> int:

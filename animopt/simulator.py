@@ -23,6 +23,7 @@ from .sweep import Run, batch_groups, column, entries, hparam_table, inits, labe
 from .teach import buffers_wanted
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_NP = {torch.float32: np.float32, torch.float64: np.float64}
 
 
 @dataclass
@@ -228,16 +229,25 @@ def _simulate(p: Plan) -> History:
     loss_and_grad = getattr(prob, "loss_and_grad", None)
     on_cpu = dev.type == "cpu"            # where a per-step check costs no device sync
 
-    H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev)
+    # every run's parameters at every step unless the views draw only the loss (animopt.record.wants_params):
+    # then the first and the last step's alone, and the loss of each step computed in the loop
+    keep = record.wants_params(sc, S, R, P)
+    H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev) if keep else None
     # gradients and updates of every step only when a view draws them or record = "all" (animopt.record)
     detail = record.wants_steps_detail(sc, S, R, P)
     H_grads = torch.empty((S, R, P), dtype=dt, device=dev) if detail else None
     H_upd = torch.empty((S, R, P), dtype=dt, device=dev) if detail else None
-    H_loss = torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None else None   # full batch: reused
+    H_loss = torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None or not keep else None  # full batch: reused
+    div_pt = x0.clone() if idx is None and not keep else None   # full batch, params not kept: diverged points
     # the optimizer buffers the views draw (state arrows, the update view), only when they ask
     H_buf = {b: torch.full((S, R, P), math.nan, dtype=dt, device=dev) for b in buffers_wanted(sc.render)}
     recording = bool(H_buf) and "record" in Ctx._fields
-    H_params[0] = x0
+    if keep:
+        H_params[0] = x0
+    else:
+        last = x0
+        if idx is not None:
+            H_loss[0] = _full_loss_t(prob, x0[None])[0]
     any_full = any(full)
     H_evals = H_iter = None           # evaluations per update (L-BFGS), averaged iterates (schedule-free, ASGD)
     has_iter = np.zeros(R, dtype=bool)
@@ -290,7 +300,7 @@ def _simulate(p: Plan) -> History:
                         if H_evals is None:
                             H_evals = torch.ones((S, R), dtype=torch.long)
                         H_evals[t, sl] = rec["evals"].cpu()
-                    if "iterate" in rec:
+                    if "iterate" in rec and keep:
                         if H_iter is None:
                             H_iter = torch.full((S + 1, R, P), math.nan, dtype=dt, device=dev)
                             H_iter[0] = x0
@@ -321,17 +331,36 @@ def _simulate(p: Plan) -> History:
         if detail:
             H_grads[t] = g
             H_upd[t] = u
-        if H_loss is not None:
+        if idx is None:                         # full batch: the loop's loss is the full-data one
             H_loss[t] = Ld
         go = moving & ~bad_x
+        if div_pt is not None:                  # the points _loop_loss evaluates again (params kept)
+            div_pt = torch.where(bad_loss[:, None], x, torch.where(bad_x[:, None], x_new, div_pt))
         if on_cpu and bool(go.all()):           # the usual step, every run moves: no selects
-            H_params[t + 1] = x = x_new
+            row = x = x_new
         else:
-            H_params[t + 1] = torch.where(moving[:, None], x_new, x)
+            row = torch.where(moving[:, None], x_new, x)
             x = torch.where(go[:, None], x_new, x)
+        if keep:
+            H_params[t + 1] = row
+        else:
+            last = row
+            if idx is not None:                 # minibatches: the full-data loss of the recorded point
+                H_loss[t + 1] = _full_loss_t(prob, row[None])[0]
 
-    params = H_params.cpu().numpy()
-    loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)
+    if keep:
+        params, ends = H_params.cpu().numpy(), None
+        loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)
+    else:                                   # not drawn: NaN of the usual shape (zero strides), the ends kept
+        params = np.broadcast_to(np.array(np.nan, dtype=_NP[dt]), (S + 1, R, P))
+        ends = np.stack([x0.cpu().numpy(), last.cpu().numpy()])
+        if idx is None:
+            with torch.no_grad():
+                H_loss[S] = prob.loss(last)
+                bad = torch.nonzero(diverged >= 0).flatten()
+                if len(bad):
+                    H_loss[diverged[bad], bad] = prob.loss(div_pt[bad])
+        loss = _loss_dtype(H_loss.cpu().numpy())
     if detail:
         grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
     else:                                   # not drawn: NaN of the usual shape, no memory (zero strides)
@@ -340,7 +369,10 @@ def _simulate(p: Plan) -> History:
     div = _first_divergence(loss, diverged.cpu().numpy(), thr)
     for k in np.unique(div[div >= 0]):      # runs by the step they diverged at (at most S groups)
         r = np.nonzero(div == k)[0]           # params[k] / loss[k] is the last point recorded, past the bound
-        params[k + 1:, r] = np.nan
+        if keep:
+            params[k + 1:, r] = np.nan
+        elif k + 1 <= S:
+            ends[1, r] = np.nan
         loss[k + 1:, r] = np.nan
         if detail:
             grads[k:, r] = np.nan
@@ -362,7 +394,7 @@ def _simulate(p: Plan) -> History:
     opt_idx = entries(runs)
     return History(
         params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
-        diverged_at=div.astype(np.int64), labels=twin_labels(p, params),
+        diverged_at=div.astype(np.int64), labels=twin_labels(p, params if keep else ends), params_ends=ends,
         param_names=tuple(prob.param_names), hparams=hparam_table(runs), optimizer=opt_idx, epoch=epoch,
         batch_idx=batch_keep, problem=prob.info(), **buffers)
 
@@ -405,6 +437,11 @@ def _loop_loss(prob: Problem, H_loss: torch.Tensor, params: torch.Tensor, diverg
 def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np.ndarray:
     """Full-data loss of every recorded point, evaluated in chunks without gradients (about `budget`
     values of parameters x data per chunk, so a many-parameter problem stays small in memory)."""
+    return _loss_dtype(_full_loss_t(prob, params, budget).cpu().numpy())
+
+
+def _full_loss_t(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> torch.Tensor:
+    """_full_loss as a [S1, R] tensor of the parameters' dtype and device."""
     S1, R, P = params.shape
     flat = params.reshape(-1, P)
     out = torch.empty(flat.shape[0], dtype=params.dtype, device=params.device)
@@ -416,7 +453,7 @@ def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np
         for i in range(0, flat.shape[0], rows):
             chunk = flat[i:i + rows]
             out[i:i + rows] = prob._full_from_gram(chunk)[0] if quadratic else prob.loss(chunk)
-    return _loss_dtype(out.reshape(S1, R).cpu().numpy())
+    return out.reshape(S1, R)
 
 
 def _loss_dtype(loss: np.ndarray) -> np.ndarray:

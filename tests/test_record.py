@@ -47,8 +47,28 @@ def test_drawn_keeps_what_the_heatmap_draws_and_the_same_numbers():
     assert np.isnan(drawn.grads).all() and drawn.grads.shape == full.grads.shape
     assert drawn.grads.strides == (0, 0, 0) and drawn.updates.strides == (0, 0, 0)     # no memory
     assert np.isfinite(full.grads).all()
-    np.testing.assert_array_equal(drawn.params, full.params)
+    # a heat map draws the loss alone: the parameters at the first and the last step only
+    assert np.isnan(drawn.params).all() and drawn.params.shape == full.params.shape
+    assert drawn.params.strides == (0, 0, 0) and full.params_ends is None
+    np.testing.assert_array_equal(drawn.params_ends, full.params[[0, -1]])
     np.testing.assert_array_equal(drawn.loss, full.loss)
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_loss_only_keeps_the_ends_and_the_same_loss_with_divergence(batch):
+    text = SWEEP.replace('lr = [0.05, 0.2, 0.8]', 'lr = [0.05, 0.8, 3.0, 30.0]')
+    if not batch:
+        text = text.replace("batch_size = 8\n", "")
+    drawn, full = (animopt.simulate(parse_scene(text.format(views='"loss", "lr"', record=f'record = "{m}"')))
+                   for m in ("drawn", "all"))
+    assert (drawn.diverged_at >= 0).any() and (drawn.diverged_at < 0).any()
+    np.testing.assert_array_equal(drawn.diverged_at, full.diverged_at)
+    np.testing.assert_array_equal(drawn.loss, full.loss)
+    np.testing.assert_array_equal(drawn.params_ends, full.params[[0, -1]])
+    assert record.views_draw_params(scene(views='"contour"').render)
+    assert not record.views_draw_params(scene(views='"loss", "lr"').render)
+    assert record.wants_params(scene(rec='record = "all"'), 100, 1_000_000, 3)
+    assert not record.wants_params(scene(), 100, 1_000_000, 3)
 
 
 def test_a_view_that_draws_gradients_keeps_them():
@@ -110,4 +130,5 @@ def test_simulate_all_steps(tmp_path):
                       "--all-steps"]).exit_code == 0
     d, a = np.load(tmp_path / "d.npz"), np.load(tmp_path / "a.npz")
     assert np.isnan(d["grads"]).all() and np.isfinite(a["grads"]).all()
-    np.testing.assert_array_equal(d["params"], a["params"])
+    assert np.isnan(d["params"]).all() and np.isfinite(a["params"]).all() and "params_ends" not in a.files
+    np.testing.assert_array_equal(d["params_ends"], a["params"][[0, -1]])
