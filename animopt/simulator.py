@@ -415,8 +415,11 @@ def twin_labels(p: Plan, params: np.ndarray) -> tuple[str, ...]:
 def _first_divergence(loss: np.ndarray, diverged: np.ndarray, thr: float) -> np.ndarray:
     """[R] first step whose full-data loss is non-finite or past `thr`, or the step the loop found
     (minibatch loss or parameters), whichever comes first; -1 for runs that never diverge."""
-    bad = ~np.isfinite(loss) | (np.abs(loss) > thr)
-    first = np.where(bad.any(0), bad.argmax(0), -1)
+    first = np.full(loss.shape[1], -1, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for t in range(loss.shape[0]):      # a step at a time: no [steps, runs] temporaries (a million runs)
+            bad = ~(np.abs(loss[t]) <= thr) if np.isfinite(thr) else ~np.isfinite(loss[t]) | (np.abs(loss[t]) > thr)
+            first[(first < 0) & bad] = t
     both = np.where((first >= 0) & (diverged >= 0), np.minimum(first, diverged), np.maximum(first, diverged))
     return both.astype(np.int64)
 
@@ -447,12 +450,12 @@ def _full_loss_t(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> 
     out = torch.empty(flat.shape[0], dtype=params.dtype, device=params.device)
     # a problem whose full-data loss is a quadratic form (the linear model): parameters^2 per point
     # instead of samples x parameters (a million-run sweep: most of the simulation's time otherwise)
-    quadratic = getattr(prob, "_gram", None) is not None and hasattr(prob, "_full_from_gram")
+    quadratic = getattr(prob, "_gram", None) is not None and hasattr(prob, "_full_loss_from_gram")
     rows = max(1, budget // ((P if quadratic else max(1, prob.n or 1)) * P))
     with torch.no_grad():
         for i in range(0, flat.shape[0], rows):
             chunk = flat[i:i + rows]
-            out[i:i + rows] = prob._full_from_gram(chunk)[0] if quadratic else prob.loss(chunk)
+            out[i:i + rows] = prob._full_loss_from_gram(chunk) if quadratic else prob.loss(chunk)
     return out.reshape(S1, R)
 
 

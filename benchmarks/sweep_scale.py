@@ -106,11 +106,13 @@ def child_animopt(n: int, dtype: str, device: str, out: str) -> dict:
 
 
 def _history_mb(h) -> float:
+    import numpy as np
+
     total = 0
-    for k in ("params", "loss", "grads", "updates", "lr"):
+    for k in ("params", "loss", "grads", "updates", "lr", "params_ends"):
         a = getattr(h, k, None)
-        if a is not None:
-            total += a.nbytes
+        if a is not None:                   # the memory held: a zero-stride (broadcast) axis holds one value
+            total += a.itemsize * int(np.prod([n for n, st in zip(a.shape, a.strides) if st]))
     return total / 1e6
 
 

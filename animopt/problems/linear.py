@@ -105,6 +105,12 @@ class Linear(Problem):
         loss = (((Gd + 2 * h) * d).sum(-1) + c).clamp_min(0) * s
         return loss, (Gd + h) * (2 * s)
 
+    def _full_loss_from_gram(self, params):
+        """`_full_from_gram`'s loss alone (the simulator's full-data loss of each recorded point)."""
+        G, h, c, p0, s = self._gram
+        d = params - p0
+        return ((((d @ G) + 2 * h) * d).sum(-1) + c).clamp_min(0) * s    # as _full_from_gram, bit for bit
+
     def _batch_from_gram(self, params, rows, w):
         """Every run on the same minibatch `rows` (weights `w`): the batch's loss and gradient as a
         quadratic form around the least-squares point p0, like `_full_from_gram` with the batch's weighted
