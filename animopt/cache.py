@@ -222,6 +222,14 @@ def history(scene: Scene, device: str | None = None, cache: bool = True,
 
 
 def _problem_info(scene: Scene, device: str | None) -> ProblemInfo:
+    """The functions a view of a cached History calls: the declaration's numpy loss where it has one (no
+    torch), else the built problem's."""
+    from .declare.problems import PROBLEMS
+
+    p = PROBLEMS[scene.problem.type]
+    if p.numpy_loss is not None:
+        loss = p.numpy_loss(dict(scene.problem.options), scene.base_dir, scene.seed, scene.file, scene.train.dtype)
+        return ProblemInfo(type=p.name, param_names=(), loss_fn=loss)
     from .simulator import plan
 
     return plan(scene, device).problem.info()

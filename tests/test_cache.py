@@ -135,10 +135,30 @@ def test_every_bundled_scene_pickles():
         assert pickle.loads(pickle.dumps(s)) == s
 
 
-def test_a_cached_render_never_imports_torch(tmp_path, cache_dir):
-    scene = write(tmp_path / "s.toml", SCENE)
+ROSENBROCK = """
+title = "cached contour"
+[problem]
+type = "rosenbrock"
+[train]
+steps = 20
+[[optimizer]]
+type = "adam"
+lr = 0.05
+[render]
+views = ["contour", "loss"]
+size = [160, 120]
+fps = 10
+duration = 1.0
+formats = ["png"]
+"""
+
+
+@pytest.mark.parametrize("text", [SCENE, ROSENBROCK], ids=["line", "rosenbrock-contour"])
+def test_a_cached_render_never_imports_torch(tmp_path, cache_dir, text):
+    """The contour's loss grid of a cached History comes from the declaration's numpy loss."""
+    scene = write(tmp_path / "s.toml", text)
     render(scene, tmp_path / "o")
-    write(scene, SCENE.replace("fps = 10", "fps = 8"))
+    write(scene, text.replace("fps = 10", "fps = 8"))
     code = textwrap.dedent(f"""
         import sys
         from animopt.cli import main
@@ -153,3 +173,26 @@ def test_a_cached_render_never_imports_torch(tmp_path, cache_dir):
                        env={**os.environ, "ANIMOPT_CACHE_DIR": str(cache_dir)})
     assert r.returncode == 0, r.stderr
     assert "simulation reused" in r.stdout and "heavy: []" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("type_, options", [
+    ("rosenbrock", {"a": 1.5, "b": 50.0}), ("beale", {}), ("himmelblau", {}), ("rastrigin", {"A": 7.0}),
+    ("saddle", {}), ("booth", {}), ("six_hump_camel", {}), ("quadratic", {"gammas": [3.0, 0.5, 1.0]}),
+    ("line", {"a": 2.0, "b": -1.0, "n": 17, "noise": 0.3}), ("linear", {"inputs": 3, "outputs": 2, "n": 40})])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_declared_numpy_loss_is_the_built_problems(tmp_path, type_, options, dtype):
+    """The numpy loss a cached History's views call equals the torch problem's, in the scene's dtype."""
+    import torch
+
+    from animopt.declare.problems import PROBLEMS
+    from animopt.problems.base import BuildCtx
+
+    d = PROBLEMS[type_]
+    values = {k: f.default for k, f in d.fields.items()} | options
+    ctx = BuildCtx(seed=5, base_dir=tmp_path, device=torch.device("cpu"), dtype=getattr(torch, dtype))
+    built = d.build(values, ctx)
+    P = len(built.param_names)
+    pts = np.random.default_rng(0).uniform(-3, 3, size=(50, P))
+    got = d.numpy_loss(values, tmp_path, 5, "<scene>", dtype)(pts)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(got, built.numpy_loss(pts), rtol=rtol, atol=rtol)

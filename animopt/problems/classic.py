@@ -1,8 +1,8 @@
 """The classic 2-D test functions, each with its known minima and a plotting window.
 
-Every function is written once as torch operations (the loss) and once as its closed-form gradient
-(`grad`); the tests check that the two agree with torch.autograd and that every stated minimum and
-saddle is a stationary point."""
+Every function's loss is written once, for numpy and torch alike (animopt.declare.problems.classic.LOSSES),
+and its closed-form gradient here (`grad`); the tests check that the two agree with torch.autograd and
+that every stated minimum and saddle is a stationary point."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from ..declare.problems.classic import SURFACES, Surface
+from ..declare.problems.classic import LOSSES, SURFACES, Surface, _beale_terms
 from .base import BuildCtx, Problem
 
 TAU = 2 * math.pi
@@ -47,21 +47,8 @@ class Classic(Problem):
         return extra
 
 
-def _rosen_f(x, y, o):
-    return (o["a"] - x) ** 2 + o["b"] * (y - x ** 2) ** 2
-
-
 def _rosen_g(x, y, o):
     return -2 * (o["a"] - x) - 4 * o["b"] * x * (y - x ** 2), 2 * o["b"] * (y - x ** 2)
-
-
-def _beale_terms(x, y):
-    return 1.5 - x + x * y, 2.25 - x + x * y ** 2, 2.625 - x + x * y ** 3
-
-
-def _beale_f(x, y, o):
-    t1, t2, t3 = _beale_terms(x, y)
-    return t1 ** 2 + t2 ** 2 + t3 ** 2
 
 
 def _beale_g(x, y, o):
@@ -70,18 +57,9 @@ def _beale_g(x, y, o):
             2 * t1 * x + 4 * t2 * x * y + 6 * t3 * x * y ** 2)
 
 
-def _himmel_f(x, y, o):
-    return (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2
-
-
 def _himmel_g(x, y, o):
     u, v = x ** 2 + y - 11, x + y ** 2 - 7
     return 4 * x * u + 2 * v, 2 * u + 4 * y * v
-
-
-def _rastrigin_f(x, y, o):
-    A = o["A"]
-    return 2 * A + x ** 2 - A * torch.cos(TAU * x) + y ** 2 - A * torch.cos(TAU * y)
 
 
 def _rastrigin_g(x, y, o):
@@ -89,29 +67,23 @@ def _rastrigin_g(x, y, o):
     return 2 * x + TAU * A * torch.sin(TAU * x), 2 * y + TAU * A * torch.sin(TAU * y)
 
 
-def _booth_f(x, y, o):
-    return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
-
-
 def _booth_g(x, y, o):
     u, v = x + 2 * y - 7, 2 * x + y - 5
     return 2 * u + 4 * v, 4 * u + 2 * v
-
-
-def _camel_f(x, y, o):
-    return (4 - 2.1 * x ** 2 + x ** 4 / 3) * x ** 2 + x * y + (-4 + 4 * y ** 2) * y ** 2
 
 
 def _camel_g(x, y, o):
     return 8 * x - 8.4 * x ** 3 + 2 * x ** 5 + y, x - 8 * y + 16 * y ** 3
 
 
-FUNCTIONS = {   # each surface: its loss and its closed-form gradient, (x, y, options) -> tensors
-    "rosenbrock": (_rosen_f, _rosen_g), "beale": (_beale_f, _beale_g), "himmelblau": (_himmel_f, _himmel_g),
-    "rastrigin": (_rastrigin_f, _rastrigin_g),
-    "saddle": (lambda x, y, o: x ** 2 - y ** 2, lambda x, y, o: (2 * x, -2 * y)),
-    "booth": (_booth_f, _booth_g), "six_hump_camel": (_camel_f, _camel_g),
-}
+def _torch_loss(name):
+    f = LOSSES[name]
+    return lambda x, y, o: f(x, y, o, torch)
+
+
+GRADS = {"rosenbrock": _rosen_g, "beale": _beale_g, "himmelblau": _himmel_g, "rastrigin": _rastrigin_g,
+         "saddle": lambda x, y, o: (2 * x, -2 * y), "booth": _booth_g, "six_hump_camel": _camel_g}
+FUNCTIONS = {name: (_torch_loss(name), g) for name, g in GRADS.items()}   # each surface: (loss, closed-form gradient)
 
 
 def build(v, ctx: BuildCtx) -> Classic:

@@ -56,10 +56,24 @@ class ProblemDef:
     check: Callable[[dict[str, Any], Path], list[tuple[str, str]]] = field(default=lambda values, base_dir: [])
     doc: str = ""
     outline: Callable[..., Outline] | None = None   # (values, base_dir, seed, file) -> Outline, no torch
+    # (values, base_dir, seed, file, dtype) -> the full-data loss [K, P] -> [K] in numpy (the contour's grid
+    # of a cached History without torch); None: only the built problem computes it
+    numpy_loss: Callable[..., Callable[[np.ndarray], np.ndarray]] | None = None
 
     def build(self, values: dict[str, Any], ctx):
         """The torch Problem (imports its module on first use); `ctx.type` is this problem's name."""
         return lookup(self.builder)(values, replace(ctx, type=self.name))
+
+
+def chunked(f: Callable[[np.ndarray], np.ndarray], dtype: str, chunk: int = 65536) -> Callable:
+    """`f` on [K, P] parameters in the scene's dtype, `chunk` rows at a time; returns float64 [K] (as the
+    built problem's `numpy_loss`)."""
+    def loss(params: np.ndarray) -> np.ndarray:
+        p = np.asarray(params, dtype=np.float64)
+        out = [np.asarray(f(p[i:i + chunk].astype(dtype)), dtype=np.float64) for i in range(0, len(p), chunk)]
+        return np.concatenate(out) if out else np.zeros(0)
+
+    return loss
 
 
 def finite(v) -> str | None:
@@ -81,4 +95,4 @@ def _registry() -> dict[str, ProblemDef]:
 
 PROBLEMS: dict[str, ProblemDef] = _registry()
 
-__all__ = ["Outline", "ProblemDef", "PROBLEMS", "finite", "placeholder"]
+__all__ = ["Outline", "ProblemDef", "PROBLEMS", "chunked", "finite", "placeholder"]

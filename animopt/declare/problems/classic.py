@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from ...spec import Field
-from . import Outline, ProblemDef, finite
+from . import Outline, ProblemDef, chunked, finite
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,26 @@ SURFACES = (
 )
 
 
+TAU = 2 * np.pi
+
+
+def _beale_terms(x, y):
+    return 1.5 - x + x * y, 2.25 - x + x * y ** 2, 2.625 - x + x * y ** 3
+
+
+LOSSES = {   # each surface's loss (x, y, options, xp) on numpy arrays (xp = numpy) or tensors (xp = torch)
+    "rosenbrock": lambda x, y, o, xp: (o["a"] - x) ** 2 + o["b"] * (y - x ** 2) ** 2,
+    "beale": lambda x, y, o, xp: sum(t ** 2 for t in _beale_terms(x, y)),
+    "himmelblau": lambda x, y, o, xp: (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2,
+    "rastrigin": lambda x, y, o, xp: (2 * o["A"] + x ** 2 - o["A"] * xp.cos(TAU * x)
+                                      + y ** 2 - o["A"] * xp.cos(TAU * y)),
+    "saddle": lambda x, y, o, xp: x ** 2 - y ** 2,
+    "booth": lambda x, y, o, xp: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,
+    "six_hump_camel": lambda x, y, o, xp: ((4 - 2.1 * x ** 2 + x ** 4 / 3) * x ** 2 + x * y
+                                           + (-4 + 4 * y ** 2) * y ** 2),
+}
+
+
 def _outline(s: Surface, v, base_dir, seed: int, file: str = "<scene>") -> Outline:
     """Its minima (several: all in `data`, as the problem has them) and other stationary points; the least
     loss exists where a minimum does (NaN: not computed without the function)."""
@@ -73,9 +93,14 @@ def _outline(s: Surface, v, base_dir, seed: int, file: str = "<scene>") -> Outli
                    min_loss=float("nan") if mins else None, data=data)
 
 
+def _numpy_loss(s: Surface, v, base_dir, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    f = LOSSES[s.name]
+    return chunked(lambda p: f(p[:, 0], p[:, 1], v, np), dtype)
+
+
 def _definition(s: Surface) -> ProblemDef:
     return ProblemDef(s.name, dict(s.fields), "animopt.problems.classic.build", doc=s.doc,
-                      outline=partial(_outline, s))
+                      outline=partial(_outline, s), numpy_loss=partial(_numpy_loss, s))
 
 
 CLASSICS = tuple(_definition(s) for s in SURFACES)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import limits
 from ...spec import Field
-from . import Outline, ProblemDef, finite
+from . import Outline, ProblemDef, chunked, finite
 from .data import check_data_source, finite_or_error, least_squares, read_csv_columns
 
 FIELDS = {
@@ -63,5 +63,16 @@ def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
                    data={"x": x, "y": y})
 
 
+def _numpy_loss(v, base_dir: Path, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    """The mean squared error of a x + b on the full data, in numpy (the torch problem's loss)."""
+    x, y, _ = line_data(v, seed, base_dir, file)
+    x, y = x.astype(dtype), y.astype(dtype)
+
+    def f(p):
+        return np.mean((p[:, :1] * x + p[:, 1:2] - y) ** 2, -1)
+
+    return chunked(f, dtype, max(1, 2 ** 22 // len(x)))
+
+
 LINE = ProblemDef("line", FIELDS, "animopt.problems.line.build", _check, doc="y = a*x + b, mean squared error",
-                  outline=_outline)
+                  outline=_outline, numpy_loss=_numpy_loss)

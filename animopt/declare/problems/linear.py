@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ...spec import Field, SceneError
-from . import Outline, ProblemDef, finite, placeholder
+from . import Outline, ProblemDef, chunked, finite, placeholder
 from .data import finite_or_error, least_squares, problems_of, read_csv_columns, read_npz_arrays
 
 MAX_VALUES = 100_000_000     # numbers of data a synthetic set may hold
@@ -172,5 +172,21 @@ def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
                    data={"X": X, "Y": Y}, matrices=((0, I, O),))
 
 
+def _numpy_loss(v, base_dir: Path, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    """The mean squared error of X W + B over samples and outputs, in numpy (the torch problem's loss):
+    A [n, inputs+1] @ [W; B] of every row of parameters at once, A = [X, 1]."""
+    X, Y, _ = linear_data(v, seed, base_dir, file)
+    (n, I), O = X.shape, Y.shape[1]
+    A, Y = np.hstack([X, np.ones((n, 1))]).astype(dtype), Y.astype(dtype)
+
+    def f(p):
+        K = len(p)
+        r = (A @ p.reshape(K, I + 1, O).transpose(1, 0, 2).reshape(I + 1, K * O)).reshape(n, K, O) - Y[:, None]
+        return (r * r).mean((0, 2))
+
+    return chunked(f, dtype, max(1, 2 ** 22 // (n * O)))
+
+
 LINEAR = ProblemDef("linear", FIELDS, "animopt.problems.linear.build", _check,
-                    doc="Y = X W + B (seed 004), mean squared error over samples and outputs", outline=_outline)
+                    doc="Y = X W + B (seed 004), mean squared error over samples and outputs", outline=_outline,
+                    numpy_loss=_numpy_loss)

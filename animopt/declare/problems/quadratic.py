@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...spec import Field
-from . import Outline, ProblemDef, finite
+from . import Outline, ProblemDef, chunked, finite
 
 FIELDS = {
     "gammas": Field("numbers", default=(5.0, 1.0), min_length=1, check=finite,
@@ -29,5 +29,13 @@ def _outline(v, base_dir, seed: int, file: str = "<scene>") -> Outline:
                    data={"gammas": gammas, "center": center})
 
 
+def _numpy_loss(v, base_dir, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    """1/2 sum gamma_i (w_i - c_i)^2 in numpy (the torch problem's loss)."""
+    o = _outline(v, base_dir, seed, file)
+    g, c = o.data["gammas"].astype(dtype), o.data["center"].astype(dtype)
+    return chunked(lambda p: 0.5 * (g * (p - c) ** 2).sum(-1), dtype)
+
+
 QUADRATIC = ProblemDef("quadratic", FIELDS, "animopt.problems.quadratic.build", _check,
-                       doc="L = 1/2 sum gamma_i (w_i - c_i)^2 (seed 004)", outline=_outline)
+                       doc="L = 1/2 sum gamma_i (w_i - c_i)^2 (seed 004)", outline=_outline,
+                       numpy_loss=_numpy_loss)
