@@ -28,6 +28,42 @@ class Run(NamedTuple):
     swept: dict[str, Any]            # the swept keys and this run's values
 
 
+class Points(Sequence):
+    """Starting points held as one [n, P] float64 array (a 400 x 400 grid is one array, not 160,000
+    tuples); `points[i]` is the tuple of floats a list of starts would hold."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = np.ascontiguousarray(array, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [tuple(r) for r in self.array[i].tolist()]
+        return tuple(self.array[i].tolist())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array if dtype is None else self.array.astype(dtype, copy=False)
+
+    def __eq__(self, other):
+        if isinstance(other, Points):
+            return np.array_equal(self.array, other.array)
+        return isinstance(other, (tuple, list)) and list(self) == list(other)
+
+    def __hash__(self):
+        return hash((self.array.shape, self.array.tobytes()))
+
+    def __repr__(self):
+        return f"Points({len(self)} x {self.array.shape[1] if self.array.ndim == 2 else 0})"
+
+
+def _starts_array(starts, default=None) -> np.ndarray:
+    if isinstance(starts, Points):
+        return starts.array
+    return np.asarray([default if s is None else s for s in starts], dtype=np.float64)
+
+
 class Block(NamedTuple):
     """The runs of one [[optimizer]] entry: its fixed settings, its swept axes and its starts (every
     combination of the axes, the last fastest, then the starts)."""
@@ -63,7 +99,7 @@ class Block(NamedTuple):
                 except (ValueError, TypeError):
                     return out
         if key == "init":
-            return np.tile(np.asarray(self.starts, dtype=np.float64), (self.n // len(self.starts), 1)) \
+            return np.tile(_starts_array(self.starts), (self.n // len(self.starts), 1)) \
                 if len(self.starts) > 1 else self.starts[0]
         if key == "batch_size":
             return self.batch_size
@@ -197,8 +233,8 @@ def batch_groups(runs) -> dict:
 def inits(runs, default) -> np.ndarray:
     """[R, P] float64: each run's start."""
     if isinstance(runs, Runs):
-        return np.concatenate([np.tile(np.asarray([default if s is None else s for s in b.starts], dtype=np.float64),
-                                       (b.n // len(b.starts), 1)) for b in runs.blocks])
+        return np.concatenate([np.tile(_starts_array(b.starts, default), (b.n // len(b.starts), 1))
+                               for b in runs.blocks])
     return np.array([default if r.init is None else r.init for r in runs], dtype=np.float64)
 
 
@@ -325,14 +361,14 @@ def init_points(scene: Scene, n_params: int, default: tuple[float, ...]) -> list
                                  f"expected {n_params} [lo, hi] pairs (one per parameter) or one for all, got {len(ranges)}")
         u = rng.random((init["random"], n_params))
         pts = [tuple(float(x) for x in row) for row in ranges[:, 0] + u * (ranges[:, 1] - ranges[:, 0])]
-    for p in pts:
+    for p in ([pts.array[0]] if isinstance(pts, Points) else pts):
         if len(p) != n_params:
             raise SceneError.one(scene.file, "train.init",
                                  f"expected {n_params} values (one per parameter), got {len(p)}")
     return pts
 
 
-def grid_points(axes, n_params: int, file: str = "<scene>") -> list[tuple[float, ...]]:
+def grid_points(axes, n_params: int, file: str = "<scene>") -> Points:
     """The starts of `init = { grid = [[lo, hi, n], ...] }`: every point of the grid, the first parameter
     varying fastest (row-major image order: rows along the second parameter, columns along the first)."""
     if len(axes) != n_params:
@@ -340,7 +376,7 @@ def grid_points(axes, n_params: int, file: str = "<scene>") -> list[tuple[float,
                                                       f"got {len(axes)}")
     lines = [np.linspace(lo, hi, n) for lo, hi, n in axes]
     mesh = np.meshgrid(*lines[::-1], indexing="ij")[::-1]         # the last parameter slowest
-    return list(zip(*(m.ravel().tolist() for m in mesh)))
+    return Points(np.stack([m.ravel() for m in mesh], 1))
 
 
 def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> Runs:
@@ -366,7 +402,7 @@ def expand(scene: Scene, n_params: int, default_init: tuple[float, ...]) -> Runs
         blocks.append(Block(entry=spec.index, type=spec.type, base=name, hparams=dict(spec.hparams),
                             schedule=spec.schedule.type, schedule_options=dict(spec.schedule.options),
                             warmup=dict(spec.schedule.warmup) if spec.schedule.warmup else None,
-                            batch_size=scene.train.batch_size, axes=tuple(axes), starts=tuple(starts), n=total))
+                            batch_size=scene.train.batch_size, axes=tuple(axes), starts=starts if isinstance(starts, Points) else tuple(starts), n=total))
         n_runs += total
     return Runs(blocks)
 

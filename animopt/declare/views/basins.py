@@ -21,6 +21,10 @@ def panels(h) -> list[tuple[str, np.ndarray]]:
     cols += [np.nan_to_num(np.asarray(h.hparams[k], dtype=np.float64).reshape(h.runs, -1), nan=-np.inf)
              for k in keys]
     key = np.column_stack([c.reshape(h.runs, -1) for c in cols])
+    if key.shape[1] == 1 and (key[1:, 0] >= key[:-1, 0]).all():
+        # the entries in order and nothing else swept: each panel a range of runs, found without sorting
+        cuts = np.r_[0, np.flatnonzero(key[1:, 0] != key[:-1, 0]) + 1, h.runs]
+        return [(re.sub(r" start \d+$", "", h.labels[int(a)]), np.arange(a, b)) for a, b in zip(cuts[:-1], cuts[1:])]
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     order = np.argsort(first)
     out = []
@@ -38,7 +42,7 @@ def grid_of(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     if len(xs) * len(ys) != len(starts) or len(xs) < 2 or len(ys) < 2:
         return None
     cell = row.ravel() * len(xs) + col.ravel()
-    if len(np.unique(cell)) != len(starts):
+    if np.bincount(cell, minlength=len(starts)).max() != 1:     # each cell once (cell < len(starts))
         return None
     return xs, ys, row.ravel(), col.ravel()
 
