@@ -85,7 +85,7 @@ def table() -> str:
         if "rows" not in r or "machine" not in r:
             continue                     # another benchmark's file
         for line in r["rows"]:
-            rows.append((r["benchmark"], r["date"], r.get("load", ""), *line))
+            rows.append((r.get("benchmark", f.stem), r.get("date", ""), r.get("load", ""), *line))
         mach = mach or r["machine"]
     out = ["| measure | value | target | met | date | load |", "|---|---|---|---|---|---|"]
     for _, date, ld, measure, value, target, met in rows:
