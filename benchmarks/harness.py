@@ -85,6 +85,8 @@ def table() -> str:
         if "rows" not in r or "machine" not in r:
             continue                     # another benchmark's file
         for line in r["rows"]:
+            if len(line) != 4:           # a table of its own (sweep_scale: runs x sides), in its section
+                continue
             rows.append((r.get("benchmark", f.stem), r.get("date", ""), r.get("load", ""), *line))
         mach = mach or r["machine"]
     out = ["| measure | value | target | met | date | load |", "|---|---|---|---|---|---|"]
