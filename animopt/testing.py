@@ -52,8 +52,8 @@ class Numbers:
             runs = ", ".join(f"{label} after step {step}" for label, step in self.chaotic.items())
             note = f" (chaotic: {runs}, checked by loss range there)"
         if self.imprecise:
-            note += (f" ({self.imprecise} run(s) beyond their dtype's precision part of the way, "
-                     "checked by loss range there)")
+            note += (f" ({self.imprecise} run(s) sensitive to the last bits of float math part of the way "
+                     "(float32, or an unstable stretch), checked by loss range there)")
         if self.same:
             return ("same" if self.change == 0 else f"same within rtol (max {self.change:.1e})") + note
         return f"changed by {self.change:.3g}" + (f" ({self.where})" if self.where else "") + note
