@@ -2,7 +2,9 @@
 
 The numbers (params and loss) are compared with the stored History at rtol 1e-6, except where a run is
 chaotic: there, past its horizon, only its loss range is checked (see animopt.testing). The frames are
-drawn from the stored History, so they never depend on this CPU's last float bits. Images of a failing
+drawn from the stored History, so they never depend on this CPU's last float bits; where matplotlib or
+FreeType is not the version the goldens were made with, a frame that differs while the numbers match is
+an expected failure (xfail, naming both versions), not an error. Images of a failing
 comparison go to pytest's temporary folder, never into the checkout. Refresh with
 `python -m pytest tests/test_golden.py --update-golden`, then look at the PNGs.
 """
@@ -44,6 +46,9 @@ LIGHTER = {
 def test_golden(path, request, tmp_path):
     scene = small(animopt.load_scene(path, overrides=LIGHTER.get(path.stem)))
     result = check_scene(scene, GOLDEN, update=request.config.getoption("--update-golden"), report=tmp_path)
+    if result.verdict == "pixels only" and result.versions:
+        # text and antialiasing move with matplotlib and FreeType: the numbers still had to match
+        pytest.xfail(f"{result.line()}\nimages: {tmp_path / 'index.html'}")
     assert result.ok, f"{result.line()}\nexpected, actual and diff images: {tmp_path / 'index.html'}"
 
 
