@@ -197,6 +197,37 @@ def clear() -> tuple[int, int]:
     return n, b
 
 
+def _mathtext_file() -> Path:
+    return folder() / "mathtext" / f"ok-{_version('matplotlib')}.txt"
+
+
+def _line_key(line: str) -> str:
+    return hashlib.sha1(line.encode("utf-8")).hexdigest()
+
+
+def mathtext_known(lines: list[str]) -> set[str]:
+    """Those of `lines` that matplotlib's mathtext parser (this version) has parsed before: `animopt
+    validate` imports matplotlib only for a caption line it has not seen parse."""
+    try:
+        seen = set(_mathtext_file().read_text().split())
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {line for line in lines if _line_key(line) in seen}
+
+
+def mathtext_remember(lines: list[str]) -> None:
+    """Notes that `lines` parsed (best effort: a folder that cannot be written is left alone)."""
+    if not lines:
+        return
+    try:
+        f = _mathtext_file()
+        f.parent.mkdir(parents=True, exist_ok=True)
+        with open(f, "a") as out:
+            out.write("".join(_line_key(line) + "\n" for line in lines))
+    except OSError:
+        pass
+
+
 # ------------------------------------------------------------------------------------- the hookup
 
 def history(scene: Scene, device: str | None = None, cache: bool = True,

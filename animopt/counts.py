@@ -58,7 +58,7 @@ def count(scene, problem) -> Counts:
         raise SceneError.one(f, "train.steps", f"{steps:,} steps x {len(runs):,} runs x {P} parameters is more "
                              f"than the {limits.MAX_HISTORY_VALUES:,} values a History may hold")
     _check_memory(scene, problem.n, runs, steps, P)
-    return Counts(scene, problem, runs, steps, np.array(run_steps), spe, twins)
+    return Counts(scene, problem, runs, steps, np.asarray(run_steps), spe, twins)
 
 
 def _updates(scene, n: int | None, runs: list[Run]) -> tuple[list[int], dict]:
@@ -195,7 +195,7 @@ def outline(p) -> History:
 
     h = History(
         params=zeros(2, R, P), loss=zeros(2, R), grads=zeros(1, R, P), updates=zeros(1, R, P), lr=zeros(1, R),
-        diverged_at=np.full(R, -1, dtype=np.int64), labels=labels(p.runs),
+        diverged_at=np.broadcast_to(np.int64(-1), (R,)), labels=labels(p.runs),
         param_names=tuple(p.problem.param_names), hparams=hparam_table(p.runs),
         optimizer=entries(p.runs), problem=p.problem.info())
     groups = tune.candidate_groups(p)        # tuned: one run per group, as the tuned History will have

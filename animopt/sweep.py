@@ -99,8 +99,10 @@ class Block(NamedTuple):
                 except (ValueError, TypeError):
                     return out
         if key == "init":
-            return np.tile(_starts_array(self.starts), (self.n // len(self.starts), 1)) \
-                if len(self.starts) > 1 else self.starts[0]
+            if len(self.starts) <= 1:
+                return self.starts[0]
+            a = _starts_array(self.starts)      # a grid's Points: its own array, no copy when not repeated
+            return a if self.n == len(a) else np.tile(a, (self.n // len(a), 1))
         if key == "batch_size":
             return self.batch_size
         if key.startswith("schedule."):

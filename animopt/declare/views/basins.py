@@ -20,7 +20,7 @@ def panels(h) -> list[tuple[str, np.ndarray]]:
     cols = [np.asarray(h.optimizer if h.optimizer is not None else np.zeros(h.runs))]
     cols += [np.nan_to_num(np.asarray(h.hparams[k], dtype=np.float64).reshape(h.runs, -1), nan=-np.inf)
              for k in keys]
-    key = np.column_stack([c.reshape(h.runs, -1) for c in cols])
+    key = np.column_stack([c.reshape(h.runs, -1) for c in cols]) if len(cols) > 1 else cols[0].reshape(h.runs, 1)
     if key.shape[1] == 1 and (key[1:, 0] >= key[:-1, 0]).all():
         # the entries in order and nothing else swept: each panel a range of runs, found without sorting
         cuts = np.r_[0, np.flatnonzero(key[1:, 0] != key[:-1, 0]) + 1, h.runs]
@@ -63,7 +63,8 @@ def _check(options, history):
         return [("", f"{len(groups)} panels (one per optimizer and swept value); the basins view draws at most "
                      f"{MAX_PANELS}")]
     for title, runs in groups:
-        if grid_of(starts[runs]) is None:
+        contiguous = len(runs) and runs[-1] - runs[0] + 1 == len(runs) and (np.diff(runs) == 1).all()
+        if grid_of(starts[runs[0]:runs[-1] + 1] if contiguous else starts[runs]) is None:   # a view, not a copy
             return [("", f"the starts of {title!r} are not a full grid of at least 2 x 2 points: {want}")]
     return []
 
