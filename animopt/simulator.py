@@ -194,209 +194,305 @@ def _cpu_threads(p: Plan):
             torch.set_num_threads(n0)
 
 
+@dataclass
+class _Sim:
+    """A simulation under way: what `_start` decides, what `_loop` fills in, what `_finish` reads."""
+
+    p: Plan
+    lr_np: np.ndarray               # [S, R] (zero-stride rows for constant schedules)
+    lr_const: bool
+    lr: torch.Tensor                # [R, 1] or [S, R, 1]
+    all_active: bool
+    run_steps_t: torch.Tensor | None
+    x0: torch.Tensor
+    groups: list                    # (slice, transform, state) per optimizer entry
+    full: list                      # per group: the rule reads Ctx.loss / Ctx.evaluate (zoo rules)
+    idx: torch.Tensor | None
+    w: torch.Tensor | None
+    batch_keep: np.ndarray | None
+    gen: torch.Generator | None
+    noise_block: int
+    keep: bool
+    detail: bool
+    H_params: torch.Tensor | None
+    H_grads: torch.Tensor | None
+    H_upd: torch.Tensor | None
+    H_loss: torch.Tensor | None
+    div_pt: torch.Tensor | None
+    H_buf: dict
+    recording: bool
+    any_full: bool
+    last: torch.Tensor | None = None
+    H_evals: torch.Tensor | None = None   # evaluations per update (L-BFGS)
+    H_iter: torch.Tensor | None = None    # averaged iterates (schedule-free, ASGD)
+    has_iter: np.ndarray | None = None
+    diverged: torch.Tensor | None = None
+
+
 def _simulate(p: Plan) -> History:
+    """Plan the tensors, step every run, and turn the recorded tensors into a History."""
+    s = _start(p)
+    _loop(s)
+    return _finish(s)
+
+
+def _start(p: Plan) -> _Sim:
+    """The learning rates, the optimizer groups, the minibatches and the record tensors, before step 0."""
     sc, prob, runs, S = p.scene, p.problem, p.runs, p.steps
     dev, dt = p.device, p.dtype
     R, P = len(runs), len(prob.param_names)
-
     lr_np = p.lr if p.lr is not None else lr_tables(p)
     # one rate a run for the whole simulation (constant schedules: a zero-stride table), else [S, R, 1]
     lr_const = lr_np.strides[0] == 0
     lr = torch.as_tensor(np.array(lr_np[0]) if lr_const else lr_np, dtype=dt, device=dev).unsqueeze(-1)
     # runs that stop early (batch sizes with other epoch lengths): a run is active while t < its steps
     all_active = bool((p.run_steps >= S).all())
-    run_steps_t = None if all_active else torch.as_tensor(p.run_steps, device=dev)
-
-    groups = []   # (slice, transform, state) per optimizer entry
-    full = []     # per group: the rule reads Ctx.loss / Ctx.evaluate and reports the next point (zoo rules)
     x0 = torch.as_tensor(inits(runs, tuple(prob.default_init)), dtype=dt, device=dev)
-    for sl in slices(runs):
-        first = runs[sl.start]
-        hp = {k: _hparams_tensor(runs, sl, k, dt, dev) for k in first.hparams}
-        if first.type == "muon":
-            hp["_matrices"] = tuple(prob.matrices)
-        tr = OPTIMIZERS[first.type].build(hp)
-        groups.append((sl, tr, tr.init(x0[sl])))
-        full.append(OPTIMIZERS[first.type].records)
-
+    groups, full = _groups(p, x0)
     idx, w, batch_keep = _batches(p)
-    noise = sc.train.grad_noise
-    # drawn on the CPU from the scene's seed, in blocks of steps, so every device sees the same noise
-    gen = torch.Generator().manual_seed(sc.seed) if noise > 0 else None
-    noise_block = max(1, min(S, (1 << 22) // max(1, R * P)))
-    thr = sc.train.divergence_threshold
-    # a problem may compute its loss and gradient itself, in closed form: (loss [R], gradient [R, P])
-    loss_and_grad = getattr(prob, "loss_and_grad", None)
-    on_cpu = dev.type == "cpu"            # where a per-step check costs no device sync
-
     # every run's parameters at every step unless the views draw only the loss (animopt.record.wants_params):
     # then the first and the last step's alone, and the loss of each step computed in the loop
     keep = record.wants_params(sc, S, R, P)
-    H_params = torch.empty((S + 1, R, P), dtype=dt, device=dev) if keep else None
     # gradients and updates of every step only when a view draws them or record = "all" (animopt.record)
     detail = record.wants_steps_detail(sc, S, R, P)
-    H_grads = torch.empty((S, R, P), dtype=dt, device=dev) if detail else None
-    H_upd = torch.empty((S, R, P), dtype=dt, device=dev) if detail else None
-    H_loss = torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None or not keep else None  # full batch: reused
-    div_pt = x0.clone() if idx is None and not keep else None   # full batch, params not kept: diverged points
     # the optimizer buffers the views draw (state arrows, the update view), only when they ask
     H_buf = {b: torch.full((S, R, P), math.nan, dtype=dt, device=dev) for b in buffers_wanted(sc.render)}
-    recording = bool(H_buf) and "record" in Ctx._fields
+    s = _Sim(
+        p=p, lr_np=lr_np, lr_const=lr_const, lr=lr, all_active=all_active,
+        run_steps_t=None if all_active else torch.as_tensor(p.run_steps, device=dev),
+        x0=x0, groups=groups, full=full, idx=idx, w=w, batch_keep=batch_keep,
+        # drawn on the CPU from the scene's seed, in blocks of steps, so every device sees the same noise
+        gen=torch.Generator().manual_seed(sc.seed) if sc.train.grad_noise > 0 else None,
+        noise_block=max(1, min(S, (1 << 22) // max(1, R * P))), keep=keep, detail=detail,
+        H_params=torch.empty((S + 1, R, P), dtype=dt, device=dev) if keep else None,
+        H_grads=torch.empty((S, R, P), dtype=dt, device=dev) if detail else None,
+        H_upd=torch.empty((S, R, P), dtype=dt, device=dev) if detail else None,
+        H_loss=torch.empty((S + 1, R), dtype=dt, device=dev) if idx is None or not keep else None,  # full batch: reused
+        div_pt=x0.clone() if idx is None and not keep else None,   # full batch, params not kept: diverged points
+        H_buf=H_buf, recording=bool(H_buf) and "record" in Ctx._fields, any_full=any(full),
+        has_iter=np.zeros(R, dtype=bool), diverged=torch.full((R,), -1, dtype=torch.long, device=dev))
     if keep:
-        H_params[0] = x0
+        s.H_params[0] = x0
     else:
-        last = x0
+        s.last = x0
         if idx is not None:
-            H_loss[0] = _full_loss_t(prob, x0[None])[0]
-    any_full = any(full)
-    H_evals = H_iter = None           # evaluations per update (L-BFGS), averaged iterates (schedule-free, ASGD)
-    has_iter = np.zeros(R, dtype=bool)
+            s.H_loss[0] = _full_loss_t(prob, x0[None])[0]
+    return s
 
-    def _evaluator(t: int, start: int):
-        """Loss and gradient of some runs (rows of a group starting at `start`) at other points, on
-        update t's minibatch: L-BFGS's extra evaluations (no gradient noise)."""
-        def evaluate(pts, rows):
-            gi = rows + start
-            bi = None if idx is None else idx[t][gi]
-            bw = None if w is None else w[t][gi]
-            if loss_and_grad is not None:
-                Lx, G = loss_and_grad(pts, bi, bw)
-                return Lx.detach(), G
-            with torch.enable_grad():
-                xg = pts.detach().requires_grad_(True)
-                Lx = prob.loss(xg, bi, bw)
-                (G,) = torch.autograd.grad(Lx.sum(), xg)
-            return Lx.detach(), G
-        return evaluate
 
-    diverged = torch.full((R,), -1, dtype=torch.long, device=dev)
-    x = x0
-    for t in range(S):
+def _groups(p: Plan, x0: torch.Tensor) -> tuple[list, list]:
+    """(slice, transform, state) of each optimizer entry, and whether its rule reads the loss itself."""
+    groups, full, runs = [], [], p.runs
+    for sl in slices(runs):
+        first = runs[sl.start]
+        hp = {k: _hparams_tensor(runs, sl, k, p.dtype, p.device) for k in first.hparams}
+        if first.type == "muon":
+            hp["_matrices"] = tuple(p.problem.matrices)
+        tr = OPTIMIZERS[first.type].build(hp)
+        groups.append((sl, tr, tr.init(x0[sl])))
+        full.append(OPTIMIZERS[first.type].records)
+    return groups, full
+
+
+def _loss_grad(s: _Sim, t: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss [R] and gradient [R, P] at x on update t's minibatch (a problem may give both in closed
+    form: `loss_and_grad`)."""
+    prob = s.p.problem
+    bi = None if s.idx is None else s.idx[t]
+    bw = None if s.w is None else s.w[t]
+    loss_and_grad = getattr(prob, "loss_and_grad", None)
+    if loss_and_grad is not None:
+        return loss_and_grad(x, bi, bw)
+    xg = x.detach().requires_grad_(True)
+    L = prob.loss(xg, bi, bw)
+    (g,) = torch.autograd.grad(L.sum(), xg)
+    return L, g
+
+
+def _evaluator(s: _Sim, t: int, start: int):
+    """Loss and gradient of some runs (rows of a group starting at `start`) at other points, on
+    update t's minibatch: L-BFGS's extra evaluations (no gradient noise)."""
+    prob, idx, w = s.p.problem, s.idx, s.w
+    loss_and_grad = getattr(prob, "loss_and_grad", None)
+
+    def evaluate(pts, rows):
+        gi = rows + start
+        bi = None if idx is None else idx[t][gi]
+        bw = None if w is None else w[t][gi]
         if loss_and_grad is not None:
-            L, g = loss_and_grad(x, None if idx is None else idx[t], None if w is None else w[t])
-        else:
-            xg = x.detach().requires_grad_(True)
-            L = prob.loss(xg, None if idx is None else idx[t], None if w is None else w[t])
-            (g,) = torch.autograd.grad(L.sum(), xg)
-        if gen is not None:
-            if t % noise_block == 0:
-                eps = torch.randn((noise_block, R, P), generator=gen, dtype=dt).to(dev)
-            g = g + noise * eps[t % noise_block]
-        ctx_lr = lr if lr_const else lr[t]
-        nexts = []
-        if recording or any_full:
-            u = torch.empty_like(g)
-            for i, (sl, tr, state) in enumerate(groups):
-                rec = {} if recording or full[i] else None
-                extra = (L.detach()[sl], _evaluator(t, sl.start)) if full[i] else (None, None)
-                u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1, *extra, record=rec))
-                for b, H in H_buf.items():
-                    if b in rec:
-                        H[t, sl] = rec[b]
-                if full[i]:
-                    if "next" in rec:
-                        nexts.append((sl, rec["next"]))
-                    if "evals" in rec:
-                        if H_evals is None:
-                            H_evals = torch.ones((S, R), dtype=torch.long)
-                        H_evals[t, sl] = rec["evals"].cpu()
-                    if "iterate" in rec and keep:
-                        if H_iter is None:
-                            H_iter = torch.full((S + 1, R, P), math.nan, dtype=dt, device=dev)
-                            H_iter[0] = x0
-                        H_iter[t + 1, sl] = rec["iterate"]
-                        has_iter[sl] = True
-                groups[i] = (sl, tr, state)
-        elif len(groups) == 1:
-            sl, tr, state = groups[0]
-            u, state = tr.update(g, state, Ctx(x, ctx_lr, t + 1))
-            groups[0] = (sl, tr, state)
-        else:
-            u = torch.empty_like(g)
-            for i, (sl, tr, state) in enumerate(groups):
-                u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
-                groups[i] = (sl, tr, state)
+            Lx, G = loss_and_grad(pts, bi, bw)
+            return Lx.detach(), G
+        with torch.enable_grad():
+            xg = pts.detach().requires_grad_(True)
+            Lx = prob.loss(xg, bi, bw)
+            (G,) = torch.autograd.grad(Lx.sum(), xg)
+        return Lx.detach(), G
+    return evaluate
+
+
+def _loop(s: _Sim) -> None:
+    """Every update of every run: gradient (and noise), the rules' updates, divergence, the records."""
+    sc, S = s.p.scene, s.p.steps
+    R, P = len(s.p.runs), len(s.p.problem.param_names)
+    noise = sc.train.grad_noise
+    thr = sc.train.divergence_threshold
+    on_cpu = s.p.device.type == "cpu"     # where a per-step check costs no device sync
+    x = s.x0
+    for t in range(S):
+        L, g = _loss_grad(s, t, x)
+        if s.gen is not None:
+            if t % s.noise_block == 0:
+                eps = torch.randn((s.noise_block, R, P), generator=s.gen, dtype=s.p.dtype).to(s.p.device)
+            g = g + noise * eps[t % s.noise_block]
+        ctx_lr = s.lr if s.lr_const else s.lr[t]
+        u, nexts = _updates(s, t, x, L, g, ctx_lr)
         x_new = x - ctx_lr * u
         if nexts:                      # rules that give their new point exactly (the reference's, bit for bit)
             for sl, v in nexts:
                 x_new[sl] = v
-        # divergence: the loss at step t, or the parameters of step t+1, non-finite or past the threshold
-        running = (diverged < 0) if all_active else (diverged < 0) & (run_steps_t > t)
-        Ld = L.detach()
-        bad_loss = running & ~(Ld.abs() <= thr)                               # NaN compares False
-        bad_x = running & ~bad_loss & ~(x_new.abs().amax(1) <= thr)          # amax keeps NaN
-        diverged = torch.where(bad_loss, t, diverged)
-        diverged = torch.where(bad_x, t + 1, diverged)
-        moving = running & ~bad_loss
-        if detail:
-            H_grads[t] = g
-            H_upd[t] = u
-        if idx is None:                         # full batch: the loop's loss is the full-data one
-            H_loss[t] = Ld
-        go = moving & ~bad_x
-        if div_pt is not None:                  # the points _loop_loss evaluates again (params kept)
-            div_pt = torch.where(bad_loss[:, None], x, torch.where(bad_x[:, None], x_new, div_pt))
-        if on_cpu and bool(go.all()):           # the usual step, every run moves: no selects
-            row = x = x_new
-        else:
-            row = torch.where(moving[:, None], x_new, x)
-            x = torch.where(go[:, None], x_new, x)
-        if keep:
-            H_params[t + 1] = row
-        else:
-            last = row
-            if idx is not None:                 # minibatches: the full-data loss of the recorded point
-                H_loss[t + 1] = _full_loss_t(prob, row[None])[0]
+        x = _advance(s, t, x, x_new, L, g, u, thr, on_cpu)
 
-    if keep:
-        params, ends = H_params.cpu().numpy(), None
-        loss = _full_loss(prob, H_params) if H_loss is None else _loop_loss(prob, H_loss, H_params, diverged)
-    else:                                   # not drawn: NaN of the usual shape (zero strides), the ends kept
-        params = np.broadcast_to(np.array(np.nan, dtype=_NP[dt]), (S + 1, R, P))
-        ends = np.stack([x0.cpu().numpy(), last.cpu().numpy()])
-        if idx is None:
-            with torch.no_grad():
-                H_loss[S] = prob.loss(last)
-                bad = torch.nonzero(diverged >= 0).flatten()
-                if len(bad):
-                    H_loss[diverged[bad], bad] = prob.loss(div_pt[bad])
-        loss = _loss_dtype(H_loss.cpu().numpy())
-    if detail:
-        grads, updates = H_grads.cpu().numpy(), H_upd.cpu().numpy()
+
+def _updates(s: _Sim, t: int, x, L, g, ctx_lr) -> tuple[torch.Tensor, list]:
+    """Each group's update of step t, and the new points of the rules that give them exactly."""
+    groups, nexts = s.groups, []
+    if s.recording or s.any_full:
+        u = torch.empty_like(g)
+        for i, (sl, tr, state) in enumerate(groups):
+            full = s.full[i]
+            rec = {} if s.recording or full else None
+            extra = (L.detach()[sl], _evaluator(s, t, sl.start)) if full else (None, None)
+            u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1, *extra, record=rec))
+            for b, H in s.H_buf.items():
+                if b in rec:
+                    H[t, sl] = rec[b]
+            if full:
+                _record_full(s, t, sl, rec, nexts)
+            groups[i] = (sl, tr, state)
+    elif len(groups) == 1:
+        sl, tr, state = groups[0]
+        u, state = tr.update(g, state, Ctx(x, ctx_lr, t + 1))
+        groups[0] = (sl, tr, state)
+    else:
+        u = torch.empty_like(g)
+        for i, (sl, tr, state) in enumerate(groups):
+            u[sl], state = tr.update(g[sl], state, Ctx(x[sl], ctx_lr[sl], t + 1))
+            groups[i] = (sl, tr, state)
+    return u, nexts
+
+
+def _record_full(s: _Sim, t: int, sl: slice, rec: dict, nexts: list) -> None:
+    """What a zoo rule reported at step t: its exact next point, its evaluations, its averaged iterate."""
+    S, R, P = s.p.steps, len(s.p.runs), len(s.p.problem.param_names)
+    if "next" in rec:
+        nexts.append((sl, rec["next"]))
+    if "evals" in rec:
+        if s.H_evals is None:
+            s.H_evals = torch.ones((S, R), dtype=torch.long)
+        s.H_evals[t, sl] = rec["evals"].cpu()
+    if "iterate" in rec and s.keep:
+        if s.H_iter is None:
+            s.H_iter = torch.full((S + 1, R, P), math.nan, dtype=s.p.dtype, device=s.p.device)
+            s.H_iter[0] = s.x0
+        s.H_iter[t + 1, sl] = rec["iterate"]
+        s.has_iter[sl] = True
+
+
+def _advance(s: _Sim, t: int, x, x_new, L, g, u, thr: float, on_cpu: bool) -> torch.Tensor:
+    """Divergence at step t, the records of step t, and the points each run moves to (returned)."""
+    diverged = s.diverged
+    # divergence: the loss at step t, or the parameters of step t+1, non-finite or past the threshold
+    running = (diverged < 0) if s.all_active else (diverged < 0) & (s.run_steps_t > t)
+    Ld = L.detach()
+    bad_loss = running & ~(Ld.abs() <= thr)                               # NaN compares False
+    bad_x = running & ~bad_loss & ~(x_new.abs().amax(1) <= thr)          # amax keeps NaN
+    diverged = torch.where(bad_loss, t, diverged)
+    s.diverged = torch.where(bad_x, t + 1, diverged)
+    moving = running & ~bad_loss
+    if s.detail:
+        s.H_grads[t] = g
+        s.H_upd[t] = u
+    if s.idx is None:                       # full batch: the loop's loss is the full-data one
+        s.H_loss[t] = Ld
+    go = moving & ~bad_x
+    if s.div_pt is not None:                # the points _loop_loss evaluates again (params kept)
+        s.div_pt = torch.where(bad_loss[:, None], x, torch.where(bad_x[:, None], x_new, s.div_pt))
+    if on_cpu and bool(go.all()):           # the usual step, every run moves: no selects
+        row = x = x_new
+    else:
+        row = torch.where(moving[:, None], x_new, x)
+        x = torch.where(go[:, None], x_new, x)
+    if s.keep:
+        s.H_params[t + 1] = row
+    else:
+        s.last = row
+        if s.idx is not None:               # minibatches: the full-data loss of the recorded point
+            s.H_loss[t + 1] = _full_loss_t(s.p.problem, row[None])[0]
+    return x
+
+
+def _finish(s: _Sim) -> History:
+    """The recorded tensors as a History: NaN past each run's divergence, the averaged iterates, epochs."""
+    p, prob = s.p, s.p.problem
+    S, R, P = p.steps, len(p.runs), len(prob.param_names)
+    params, ends, loss = _params_loss(s)
+    if s.detail:
+        grads, updates = s.H_grads.cpu().numpy(), s.H_upd.cpu().numpy()
     else:                                   # not drawn: NaN of the usual shape, no memory (zero strides)
         grads = updates = np.broadcast_to(np.array(np.nan, dtype=params.dtype), (S, R, P))
-    buffers = {b: H.cpu().numpy() for b, H in H_buf.items()}
-    div = _first_divergence(loss, diverged.cpu().numpy(), thr)
+    buffers = {b: H.cpu().numpy() for b, H in s.H_buf.items()}
+    div = _first_divergence(loss, s.diverged.cpu().numpy(), p.scene.train.divergence_threshold)
     for k in np.unique(div[div >= 0]):      # runs by the step they diverged at (at most S groups)
         r = np.nonzero(div == k)[0]           # params[k] / loss[k] is the last point recorded, past the bound
-        if keep:
+        if s.keep:
             params[k + 1:, r] = np.nan
         elif k + 1 <= S:
             ends[1, r] = np.nan
         loss[k + 1:, r] = np.nan
-        if detail:
+        if s.detail:
             grads[k:, r] = np.nan
             updates[k:, r] = np.nan
         for b in buffers.values():
             b[k:, r] = np.nan
-    if H_iter is not None:
-        iterate = H_iter.cpu().numpy()
-        iterate[:, ~has_iter] = params[:, ~has_iter]
+    if s.H_iter is not None:
+        iterate = s.H_iter.cpu().numpy()
+        iterate[:, ~s.has_iter] = params[:, ~s.has_iter]
         iterate[np.isnan(params)] = np.nan
         buffers["iterate"] = iterate
-    if H_evals is not None:
-        buffers["evals"] = H_evals.numpy()
-    lr_np = lr_np if lr_const else lr_np.copy()        # (zero-stride: read-only, no memory)
+    if s.H_evals is not None:
+        buffers["evals"] = s.H_evals.numpy()
+    lr_np = s.lr_np if s.lr_const else s.lr_np.copy()        # (zero-stride: read-only, no memory)
     epoch = None
     if prob.n is not None and len(set(p.steps_per_epoch.values())) == 1:   # one epoch length for all runs
         per = next(iter(p.steps_per_epoch.values()))
         epoch = np.arange(S + 1) / per
-    opt_idx = entries(runs)
     return History(
         params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
-        diverged_at=div.astype(np.int64), labels=twin_labels(p, params if keep else ends), params_ends=ends,
-        param_names=tuple(prob.param_names), hparams=hparam_table(runs), optimizer=opt_idx, epoch=epoch,
-        batch_idx=batch_keep, problem=prob.info(), **buffers)
+        diverged_at=div.astype(np.int64), labels=twin_labels(p, params if s.keep else ends), params_ends=ends,
+        param_names=tuple(prob.param_names), hparams=hparam_table(p.runs), optimizer=entries(p.runs),
+        epoch=epoch, batch_idx=s.batch_keep, problem=prob.info(), **buffers)
+
+
+def _params_loss(s: _Sim) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(params, ends, loss): every step's parameters, or (not drawn) NaN of that shape and the first and
+    last points; the loss of every step."""
+    p, prob = s.p, s.p.problem
+    S, R, P = p.steps, len(p.runs), len(prob.param_names)
+    if s.keep:
+        params = s.H_params.cpu().numpy()
+        loss = _full_loss(prob, s.H_params) if s.H_loss is None else _loop_loss(prob, s.H_loss, s.H_params,
+                                                                                 s.diverged)
+        return params, None, loss
+    # not drawn: NaN of the usual shape (zero strides), the ends kept
+    params = np.broadcast_to(np.array(np.nan, dtype=_NP[p.dtype]), (S + 1, R, P))
+    ends = np.stack([s.x0.cpu().numpy(), s.last.cpu().numpy()])
+    if s.idx is None:
+        with torch.no_grad():
+            s.H_loss[S] = prob.loss(s.last)
+            bad = torch.nonzero(s.diverged >= 0).flatten()
+            if len(bad):
+                s.H_loss[s.diverged[bad], bad] = prob.loss(s.div_pt[bad])
+    return params, ends, _loss_dtype(s.H_loss.cpu().numpy())
 
 
 def twin_labels(p: Plan, params: np.ndarray) -> tuple[str, ...]:
