@@ -97,12 +97,12 @@ def swept_values(h: History) -> np.ndarray | None:
 
 def ordered_colors(values: np.ndarray, theme: Theme) -> list:
     """Colours of the theme's run colour map, in the order of `values` (by rank; ties share one)."""
-    import matplotlib.pyplot as plt
+    import matplotlib
 
     distinct, rank = np.unique(values, return_inverse=True)
     lo, hi = theme.run_range
     where = lo + (hi - lo) * rank / max(1, distinct.size - 1)
-    cmap = plt.get_cmap(theme.run_cmap)
+    cmap = matplotlib.colormaps.get_cmap(theme.run_cmap)
     return [cmap(float(x)) for x in where]
 
 
