@@ -23,6 +23,11 @@ from .declare.views import VIEWS, check_views  # noqa: E402,F401  (check_views: 
 from .views import ViewCtx  # noqa: E402
 
 
+# views that draw no run in its own colour or style (only cells of a sweep): a figure of these alone needs no
+# per-run style (animopt.styles.run_styles takes about 10 s at a million runs)
+RUNLESS_VIEWS = ("heatmap",)
+
+
 class Canvas:
     """The figure of a scene. Use as a context manager; `frame(step)` returns the RGBA buffer."""
 
@@ -50,8 +55,12 @@ class Canvas:
         self.canvas = FigureCanvasAgg(fig)
         specs = [spec for row in r.views for spec in row]
         types = [s.options["view"].type if s.type == "grid" else s.type for s in specs]
-        self.styles = run_styles(h, th, self.display, frame_steps, params_drawn(types))
-        colors = [s.color for s in self.styles]
+        if all(t in RUNLESS_VIEWS for t in types):      # no run drawn as such (a million-run heat map)
+            self.styles = None
+            colors = [th.palette[0]] * h.runs
+        else:
+            self.styles = run_styles(h, th, self.display, frame_steps, params_drawn(types))
+            colors = [s.color for s in self.styles]
         shared = sum(VIEWS[s.type].shows_runs for s in specs) >= 2
         ctx = ViewCtx(h, th, colors, frame_steps, legend_runs=not shared, styles=self.styles,
                       optimizers=self.optimizers)

@@ -93,11 +93,23 @@ class Heatmap(View):
         np.minimum.at(self.cell_div, self.cell_of, dstep)       # [cells] first divergence
 
         # colours span the best loss reached to the starting loss; worse than the start is "over"
-        fin = self.cells[np.isfinite(self.cells) & (self.cells > 0)]
+        # (a few steps at a time: no temporary of the size of every cell at every step)
+        n_fin, low = 0, np.inf
+        cols = np.empty((len(self.cells), nx), dtype=self.cells.dtype)   # [S+1, nx] column minima
+        for a in range(0, len(self.cells), 8):
+            c = self.cells[a:a + 8]
+            with np.errstate(invalid="ignore"):
+                ok = np.isfinite(c) & (c > 0)
+            n_fin += int(ok.sum())
+            low = min(low, float(np.where(ok, c, np.inf).min()))
+            cols[a:a + 8] = np.where(np.isfinite(c), c, np.inf).reshape(len(c), ny, nx).min(1)
         start = self.cells[0][np.isfinite(self.cells[0]) & (self.cells[0] > 0)]
-        if fin.size:
-            vmax = start.max() if start.size else np.percentile(fin, 99)
-            vmin = max(fin.min(), vmax * 1e-10)
+        if n_fin:
+            if start.size:
+                vmax = start.max()
+            else:
+                vmax = np.percentile(self.cells[np.isfinite(self.cells) & (self.cells > 0)], 99)
+            vmin = max(low, vmax * 1e-10)
         else:
             vmin, vmax = 1e-3, 1.0
         if vmax <= vmin * 1.01:
@@ -130,9 +142,18 @@ class Heatmap(View):
         for a, log, vals, axis in ((ax, self.xlog, self.xs, "x"), (ax, self.ylog, self.ys, "y")):
             (a.set_xscale if axis == "x" else a.set_yscale)("log" if log else "linear")
         if self.image:      # one image a frame: cells evenly spaced on their (log or linear) axes
-            self.mesh = ax.imshow(np.ma.masked_invalid(self._frame_values(0)), cmap=cmap, norm=self.norm,
-                                  origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), aspect="auto",
+            # drawn in axes coordinates (an affine transform even on log axes), as an RGBA image of the
+            # axes' own pixel size made from the cells once a step (_pixels): no per-frame colour mapping
+            # or resampling of a million cells
+            self._cmap = cmap
+            self._px = None                   # (rows, cols): the cell under each pixel, after the layout
+            self._rgba = (None, None)         # (step, [H, W, 4] uint8) of the last frame drawn
+            from matplotlib.image import AxesImage
+
+            self.mesh = AxesImage(ax, origin="lower", extent=(0, 1, 0, 1), transform=ax.transAxes,
                                   interpolation="nearest", resample=False)
+            self.mesh.set_data(np.zeros((1, 1, 4), dtype=np.uint8))
+            ax.add_image(self.mesh)            # (not imshow: its extent would be data limits on log axes)
         else:
             self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
                                       norm=self.norm, shading="flat", edgecolors=th.background,
@@ -154,8 +175,8 @@ class Heatmap(View):
         line_c = "#ffffff" if th.name == "light" else "#56B4E9"
         # a dot on each column's clear best, a line only between neighbouring columns whose clear bests
         # are in the same or adjacent rows: no long segment across a gap reads as a trend
-        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4, marker="o", ms=4.5, markevery=(0, 2),
-                                  path_effects=_outline())
+        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4, marker="none" if self.image else "o",
+                                  ms=4.5, markevery=(0, 2), path_effects=_outline())
         n_marks = 0 if self.image else nx * ny
         self.tie_marks = ax.scatter(np.full(n_marks, np.nan), np.full(n_marks, np.nan), s=26, marker="o",
                                     facecolors="none", edgecolors=line_c, linewidths=1.6, zorder=4,
@@ -180,13 +201,15 @@ class Heatmap(View):
 
         # the companion curve: best loss for each x
         bx.set_yscale("log")
-        with np.errstate(all="ignore"):
-            cols = np.where(np.isfinite(self.cells), self.cells, np.inf).reshape(len(self.cells), ny, nx).min(1)
         worst = float(cols[np.isfinite(cols)].max()) if np.isfinite(cols).any() else vmax
         bx.set_ylim(vmin / 1.5, min(max(vmax, worst) * 2, vmax * 1e3))   # the whole curve (the key is below)
         bx.set_xlabel(xk)
         bx.set_ylabel("best loss", fontsize=th.font_size - 1)
-        self.best_curve, = bx.plot([], [], color=th.palette[0], lw=1.8, marker="o", ms=4.5, zorder=3)
+        # (a plain line past IMAGE_CELLS: a marker a column would be a thousand dots)
+        self.best_curve, = bx.plot([], [], color=th.palette[0], lw=1.8, marker="none" if self.image else "o",
+                                   ms=4.5, zorder=3)
+        if self.image:
+            self._summaries(np.unique(np.asarray(ctx.frame_steps, dtype=np.int64)))
         # the best cell above the lower panel; how many cells diverged beside it, under the colour bar
         small = th.font_size - 3
         self.best_text = bx.text(1.0, 1.04, "", transform=bx.transAxes, ha="right", va="bottom",
@@ -206,7 +229,8 @@ class Heatmap(View):
         tol = self.options.get("best_tolerance", 0.1)
         items = [(Line2D([], [], ls="", marker="o", ms=6, mfc="none", mec=line_c, mew=1.6,
                          path_effects=_outline()), f"within {tol:.0%} of its column's best"),
-                 (Line2D([], [], color=line_c, lw=1.8, marker="o", ms=4.5, path_effects=_outline()),
+                 (Line2D([], [], color=line_c, lw=1.8, marker="none" if self.image else "o", ms=4.5,
+                         path_effects=_outline()),
                   "its column's clear best"),
                  (Line2D([], [], ls="", marker="*", ms=11, color="#E69F00", mec="#222222"), "best cell"),
                  (Patch(fc=cmap.get_over(), ec="none"), "worse than the start"),
@@ -243,6 +267,8 @@ class Heatmap(View):
         if len(runs) == n_cells and (self.count == 1).all():      # one run a cell: a permutation
             order = np.empty(n_cells, dtype=np.int64)
             order[self.cell_of] = runs
+            if len(runs) == loss.shape[1] and (order == np.arange(n_cells)).all():
+                return loss                    # already in cell order (a full grid sweep): no copy
             return loss[:, order]
         out = np.empty((loss.shape[0], n_cells), dtype=np.result_type(loss.dtype, np.float32))
         for t in range(loss.shape[0]):
@@ -260,12 +286,90 @@ class Heatmap(View):
         k = min(step, self.cells.shape[0] - 1)
         return self.cells[k].reshape(len(self.ys), len(self.xs))
 
-    def update(self, step):
-        v = self._frame_values(step)
-        if self.image:
-            self.mesh.set_data(np.ma.masked_invalid(v))
+    def after_layout(self) -> None:
+        if self.image:                        # the cell under the centre of each pixel of the axes
+            box = self.ax.get_window_extent()
+            W, H = max(int(round(box.width)), 1), max(int(round(box.height)), 1)
+            nx, ny = len(self.xs), len(self.ys)
+            self._px = (np.minimum(((np.arange(H) + 0.5) * ny / H).astype(np.int64), ny - 1),
+                        np.minimum(((np.arange(W) + 0.5) * nx / W).astype(np.int64), nx - 1))
+            self._rgba = (None, None)
+
+    def _pixels(self, step: int) -> np.ndarray:
+        """[H, W, 4] uint8: the colours of the cells under the axes' pixels at `step` (the colour map's
+        bad colour for NaN and non-positive losses, its over colour past the starting loss)."""
+        if self._rgba[0] == step:
+            return self._rgba[1]
+        if self._px is None:
+            self.after_layout()
+        rows, cols = self._px
+        v = self._frame_values(step)[rows[:, None], cols[None, :]].astype(np.float64)
+        with np.errstate(all="ignore"):
+            lo, hi = np.log(self.vmin), np.log(self.vmax)
+            x = np.where(np.isfinite(v) & (v > 0), (np.log(v) - lo) / (hi - lo), np.nan)
+        rgba = self._cmap(x, bytes=True)
+        self._rgba = (step, rgba)
+        return rgba
+
+    def _summaries(self, steps: np.ndarray, chunk: int = 8) -> None:
+        """Per step, what `update` draws besides the image, for a grid drawn as one: each column's best
+        row, whether it is its column's clear best, its loss, and the cells tied with the best cell;
+        computed once a step (a few steps at a time), so a frame does no work a cell."""
+        nx, ny = len(self.xs), len(self.ys)
+        tol = self.options.get("best_tolerance", 0.1)
+        self._summary = getattr(self, "_summary", {})
+        steps = [int(s) for s in steps if int(s) not in self._summary]
+        for a in range(0, len(steps), chunk):
+            ks = steps[a:a + chunk]
+            v = self.cells[[min(k, self.cells.shape[0] - 1) for k in ks]].reshape(len(ks), ny, nx)
+            fin = np.isfinite(v)
+            pos = np.where(fin, v, np.inf)
+            best_row = np.argmin(pos, 1)                                     # [K, nx]
+            best = np.take_along_axis(pos, best_row[:, None, :], 1)[:, 0]    # [K, nx]
+            with np.errstate(invalid="ignore"):
+                tied = fin & (pos <= (best + tie_margin(best, self.floor, tol))[:, None, :])
+            tied &= ~(tied == fin).all(1)[:, None, :]              # a column where all tie: no choice to mark
+            unique = tied.sum(1) == 1
+            has = fin.any(1)
+            del tied, fin
+            for i, k in enumerate(ks):
+                bl = np.where(has[i], best[i], np.nan)
+                ties = 0
+                if has[i].any():
+                    g = np.nanmin(bl)
+                    with np.errstate(invalid="ignore"):
+                        ties = int((pos[i] <= g + tie_margin(np.float64(g), self.floor, tol)).sum())
+                self._summary[k] = (best_row[i], has[i], unique[i], bl, ties)
+            del pos, v
+        if not hasattr(self, "_div_sorted"):
+            self._div_sorted = np.sort(self.cell_div)
+
+    def _update_image(self, step):
+        self.mesh.set_data(self._pixels(step))
+        if step not in self._summary:
+            self._summaries(np.array([step]))
+        best_row, has, unique, bl, ties = self._summary[step]
+        self.best_line.set_data(*best_path(self.xs, self.ys, best_row, has & unique, self.xlog, self.ylog))
+        self.best_curve.set_data(self.xs, np.maximum(bl, self.vmin))
+        if has.any():
+            j = int(np.nanargmin(bl))
+            i = best_row[j]
+            self.best_star.set_data([self.xs[j]], [self.ys[i]])
+            xk, yk = self.options["x"], self.options["y"]
+            also = f" (+{ties - 1} ties)" if ties > 1 else ""
+            self.best_text.set_text(f"\u2605 loss {bl[j]:.2g} at {xk}={fmt_value(self.xs[j])}, "
+                                    f"{yk}={fmt_value(self.ys[i])}{also}")
         else:
-            self.mesh.set_array(np.ma.masked_invalid(v).ravel())
+            self.best_star.set_data([], [])
+            self.best_text.set_text("")
+        n = int(np.searchsorted(self._div_sorted, step, side="right"))
+        self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
+
+    def update(self, step):
+        if self.image:
+            return self._update_image(int(step))
+        v = self._frame_values(step)
+        self.mesh.set_array(np.ma.masked_invalid(v).ravel())
         pos = np.where(np.isfinite(v), v, np.inf)
         has = np.isfinite(pos).any(0)                              # [nx] columns with a finite cell
         best_row = np.argmin(pos, 0)
@@ -273,8 +377,7 @@ class Heatmap(View):
         tied &= ~(tied == np.isfinite(v)).all(0)                 # a column where all tie: no choice to mark
         unique = tied.sum(0) == 1                                  # the best y is significant there
         self.best_line.set_data(*best_path(self.xs, self.ys, best_row, has & unique, self.xlog, self.ylog))
-        if not self.image:                   # (a million pixel-size cells: no rings)
-            self.tie_marks.set_offsets(np.where(tied.ravel()[:, None], self.centres, np.nan))
+        self.tie_marks.set_offsets(np.where(tied.ravel()[:, None], self.centres, np.nan))
         bl = np.where(has, pos[best_row, np.arange(len(self.xs))], np.nan)
         self.best_curve.set_data(self.xs, np.maximum(bl, self.vmin))
         if has.any():
@@ -295,7 +398,7 @@ class Heatmap(View):
         self.div_marks.set_offsets(pts)
         for c, t in self.div_text.items():
             t.set_visible(bool(self.cell_div[c] <= step))
-        n = int((self.cell_div <= step).sum()) if self.image else int(gone.sum())
+        n = int(gone.sum())
         self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
 
 
