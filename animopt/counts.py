@@ -87,7 +87,8 @@ def _check_memory(scene, n: int | None, runs: list[Run], steps: int, P: int) -> 
         batch, shared = 0, True
     dtype = scene.train.dtype
     detail = record.wants_steps_detail(scene, steps, len(runs), P)
-    record.check_fits(record.estimate_bytes(steps, len(runs), P, ITEMSIZE[dtype], detail, batch, shared),
+    every = record.wants_params(scene, steps, len(runs), P)      # else the first and the last step only
+    record.check_fits(record.estimate_bytes(steps, len(runs), P, ITEMSIZE[dtype], detail, batch, shared, every),
                       scene.file, steps, len(runs), P, dtype, detail)
 
 

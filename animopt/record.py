@@ -82,16 +82,17 @@ def budget_bytes() -> int:
 
 
 def estimate_bytes(steps: int, runs: int, params: int, itemsize: int, detail: bool, batch: int = 0,
-                   shared_batches: bool = True) -> dict[str, int]:
-    """The memory a simulation holds at its peak, by part: each run's Python objects, the recorded parameters (and gradients and
-    updates when `detail`) in the simulation's dtype, the loss (kept in the dtype, returned as float64),
-    the learning-rate table (float64, and a copy in the dtype), and the minibatch indices when each run
-    has its own ([steps, runs, batch] int64)."""
+                   shared_batches: bool = True, params_all: bool = True) -> dict[str, int]:
+    """The memory a simulation holds at its peak, by part: each run's Python objects, the recorded parameters
+    in the simulation's dtype (at every step, or at the first and the last only when not `params_all`: the
+    views draw the loss alone, see `wants_params`), the gradients and updates when `detail`, the loss (kept in
+    the dtype, returned as float64 up to AUTO_VALUES values), the learning-rate table (float64, and a copy in
+    the dtype), and the minibatch indices when each run has its own ([steps, runs, batch] int64)."""
     S1 = steps + 1
     parts = {
         "runs": runs * RUN_BYTES,
-        "params": S1 * runs * params * itemsize,
-        "loss": S1 * runs * (itemsize + 8),
+        "params": (S1 if params_all else 2) * runs * params * itemsize,
+        "loss": S1 * runs * (itemsize + (8 if S1 * runs <= AUTO_VALUES else 0)),
         "lr": steps * runs * (8 + itemsize + 1),           # the table, its tensor copy, the active mask
     }
     if detail:

@@ -132,3 +132,11 @@ def test_simulate_all_steps(tmp_path):
     assert np.isnan(d["grads"]).all() and np.isfinite(a["grads"]).all()
     assert np.isnan(d["params"]).all() and np.isfinite(a["params"]).all() and "params_ends" not in a.files
     np.testing.assert_array_equal(d["params_ends"], a["params"][[0, -1]])
+
+
+def test_estimate_counts_the_parameters_at_the_ends_when_only_the_loss_is_drawn(tmp_path):
+    every = record.estimate_bytes(100, 1_000_000, 3, 4, detail=False, batch=10, params_all=True)
+    ends = record.estimate_bytes(100, 1_000_000, 3, 4, detail=False, batch=10, params_all=False)
+    assert every["params"] == 101 * 1_000_000 * 3 * 4 and ends["params"] == 2 * 1_000_000 * 3 * 4
+    assert ends["loss"] == 101 * 1_000_000 * 4        # past AUTO_VALUES the loss stays in the dtype
+    assert record.estimate_bytes(10, 100, 3, 4, detail=False)["loss"] == 11 * 100 * (4 + 8)
