@@ -293,6 +293,17 @@ def _expand_range(v: dict, f: Field) -> tuple[tuple | None, str | None]:
     return tuple(vals), None
 
 
+def _convert_each(f: Field, values, what: str) -> tuple[tuple | None, str | None]:
+    """Every value of an expanded range or tuning list converted for `f`, or the first error."""
+    out = []
+    for x in values:
+        converted, err = _convert_one(f, x)
+        if err:
+            return None, f"{what} {x:g}: {err}" if isinstance(x, float) else f"{what} {x}: {err}"
+        out.append(converted)
+    return tuple(out), None
+
+
 def convert(f: Field, v: Any) -> tuple[Any, str | None]:
     """Converts a value for `f`, expanding lists and ranges into a `Sweep` where allowed."""
     if f.sweep:
@@ -300,28 +311,14 @@ def convert(f: Field, v: Any) -> tuple[Any, str | None]:
             if f.type != "number":
                 return None, f"tuning needs a numeric key; expected {f.expected()}"
             vals, err = _expand_tune(v)
-            if err:
-                return None, err
-            out = []
-            for x in vals:
-                x2, err = _convert_one(f, x)
-                if err:
-                    return None, f"tune value {x:g}: {err}"
-                out.append(x2)
-            return Tune(tuple(out), v.get("score", "final_loss")), None
+            out, err = (None, err) if err else _convert_each(f, vals, "tune value")
+            return (None, err) if err else (Tune(out, v.get("score", "final_loss")), None)
         if _is_range(v):
             if f.type not in ("number", "int"):
                 return None, f"a range sweep needs a numeric key; expected {f.expected()}"
             vals, err = _expand_range(v, f)
-            if err:
-                return None, err
-            out = []
-            for x in vals:
-                x2, err = _convert_one(f, x)
-                if err:
-                    return None, f"range value {x}: {err}"
-                out.append(x2)
-            return Sweep(tuple(out)), None
+            out, err = (None, err) if err else _convert_each(f, vals, "range value")
+            return (None, err) if err else (Sweep(out), None)
         list_valued = f.type in ("numbers", "ints", "strs")
         is_sweep_list = isinstance(v, list) and (
             (not list_valued) or (len(v) > 0 and all(isinstance(x, list) for x in v)))
