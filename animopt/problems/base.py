@@ -78,6 +78,21 @@ def mse(pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
     return (sq * weight).sum(-1)
 
 
+def class_loss(problem, scores: Tensor, idx, weight: Tensor | None) -> Tensor:
+    """Per run: `problem.kind` "mse" on one-hot targets `problem.T`, else cross-entropy on labels
+    `problem.y`, of `[R, b, classes]` scores at the data rows `idx` (None: all)."""
+    import torch.nn.functional as F
+
+    runs = len(scores)
+    if problem.kind == "mse":
+        targets = problem.T.expand(runs, -1, -1) if idx is None else problem.T[idx]
+        return mse(scores, targets, weight)
+    labels = problem.y.expand(runs, -1) if idx is None else problem.y[idx]
+    ce = F.cross_entropy(scores.reshape(-1, problem.classes), labels.reshape(-1), reduction="none")
+    ce = ce.reshape(labels.shape)
+    return ce.mean(-1) if weight is None else (ce * weight).sum(-1)
+
+
 def window_around(*points, margin: float = 0.5, min_margin: float = 1.0) -> np.ndarray:
     """A `[P, 2]` plotting range holding every given point (None skipped), widened on each side by
     `margin` times its span, and by at least `min_margin`."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..declare.problems.classifier import load
-from .base import BuildCtx, Problem, least_squares, mse, weight_names, window_around
+from .base import BuildCtx, Problem, class_loss, least_squares, weight_names, window_around
 
 
 class Classifier(Problem):
@@ -43,13 +42,7 @@ class Classifier(Problem):
         return torch.bmm(self.X[idx], W) + B[:, None, :]
 
     def loss(self, params, idx=None, weight=None):
-        z = self.logits(params, idx)                                   # [R, b, K]
-        if self.kind == "mse":
-            T = self.T.expand(len(params), -1, -1) if idx is None else self.T[idx]
-            return mse(z, T, weight)
-        y = self.y.expand(len(params), -1) if idx is None else self.y[idx]
-        ce = F.cross_entropy(z.reshape(-1, self.classes), y.reshape(-1), reduction="none").reshape(y.shape)
-        return ce.mean(-1) if weight is None else (ce * weight).sum(-1)
+        return class_loss(self, self.logits(params, idx), idx, weight)
 
     def accuracy(self, params: np.ndarray) -> np.ndarray:
         """Share of samples classified right, for `[K, P]` numpy parameters."""

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..declare.problems.mlp import classes, layer_shapes, load_data, make_dataset, matrices, param_names
-from .base import BuildCtx, Problem, mse, window_around
+from .base import BuildCtx, Problem, class_loss, window_around
 
 __all__ = ["MLP", "build", "layer_shapes", "load_data", "make_dataset", "param_names", "torch_init"]
 
@@ -105,13 +105,7 @@ class MLP(Problem):
         return h
 
     def loss(self, params, idx=None, weight=None):
-        z = self.forward(params, self.X if idx is None else self.X[idx])           # [R, b, K]
-        if self.kind == "mse":
-            T = self.T.expand(len(params), -1, -1) if idx is None else self.T[idx]
-            return mse(z, T, weight)
-        y = self.y.expand(len(params), -1) if idx is None else self.y[idx]
-        ce = F.cross_entropy(z.reshape(-1, self.classes), y.reshape(-1), reduction="none").reshape(y.shape)
-        return ce.mean(-1) if weight is None else (ce * weight).sum(-1)
+        return class_loss(self, self.forward(params, self.X if idx is None else self.X[idx]), idx, weight)
 
     def _rows(self, m: int) -> int:
         return max(1, CHUNK_VALUES // max(1, m * self.width))
