@@ -236,10 +236,11 @@ class Heatmap(View):
                  (Patch(fc=cmap.get_over(), ec="none"), "worse than the start"),
                  (Line2D([], [], ls="", marker="x", ms=6, mew=1.4, color=th.foreground,
                          mfc=cmap.get_bad()), "diverged (grey)")]
-        if not self.div_cells.size:
-            items.pop()
-        if self.image:                       # no rings on an image of pixel-size cells
+        if self.image:                       # pixel-size cells: no rings, no crosses, diverged cells grey
+            items[-1] = (Patch(fc=cmap.get_bad(), ec="none"), "diverged")
             items.pop(0)
+        if not (self.h.diverged_at >= 0).any():
+            items.pop()
         # under the lower panel's axis label, where the layout makes room for it: never over the curve;
         # two columns when they fit the panel's width, else one
         from matplotlib.transforms import ScaledTranslation
