@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import sys
+import threading
 import time
 from dataclasses import fields
 from importlib import metadata
@@ -231,9 +234,11 @@ def mathtext_remember(lines: list[str]) -> None:
 # ------------------------------------------------------------------------------------- the hookup
 
 def history(scene: Scene, device: str | None = None, cache: bool = True,
-            notes: Callable[[str], None] | None = None) -> History:
+            notes: Callable[[str], None] | None = None, meanwhile: Callable[[], None] | None = None) -> History:
     """The scene's History: from the cache when it holds one for exactly this simulation, else
-    simulated (after every check, `renderer.checked_plan`) and stored. `notes(text)` hears which."""
+    simulated (after every check, `renderer.checked_plan`) and stored. `notes(text)` hears which.
+    `meanwhile()` (loading the drawing libraries) runs while a child process simulates, where that pays
+    (`simulate_beside`)."""
     k = key(scene, device) if cache else None
     if k is not None:
         t0 = time.perf_counter()
@@ -243,6 +248,10 @@ def history(scene: Scene, device: str | None = None, cache: bool = True,
                 notes(f"simulation reused from the cache ({time.perf_counter() - t0:.2f} s; --no-cache "
                       "simulates again)")
             return h
+        if meanwhile is not None and _worth_a_child(scene) and simulate_beside(scene, device, k, meanwhile):
+            h = load(k, lambda: _problem_info(scene, device))
+            if h is not None:
+                return h
     from .renderer import checked_plan
     from .simulator import simulate
 
@@ -250,6 +259,57 @@ def history(scene: Scene, device: str | None = None, cache: bool = True,
     if k is not None:
         save(h, k)
     return h
+
+
+SMALL_RUN_STEPS = 1_000_000      # runs x steps of a simulation whose time is mostly torch's import
+
+
+def _worth_a_child(scene: Scene) -> bool:
+    """A fork pays when torch is not loaded yet, the drawing will not need it (the problem's loss is
+    declared in numpy) and the simulation is small (its time is then mostly torch's import), on Linux
+    (fork) in a process of one thread (a fork copies no other thread)."""
+    if not sys.platform.startswith("linux") or "torch" in sys.modules or threading.active_count() > 1:
+        return False
+    from .counts import checked
+    from .declare.problems import PROBLEMS
+    from .spec import SceneError
+
+    if PROBLEMS[scene.problem.type].numpy_loss is None:
+        return False
+    try:
+        c = checked(scene)
+    except SceneError:
+        return False                 # said by the simulation in this process, as always
+    return len(c.runs) * (c.steps + 1) <= SMALL_RUN_STEPS
+
+
+def simulate_beside(scene: Scene, device: str | None, k: str, meanwhile: Callable[[], None]) -> bool:
+    """Simulates the scene into the cache (key `k`) in a forked child while this process runs
+    `meanwhile()`: on two cores torch's import (about a second) and matplotlib's overlap. True when
+    the child stored the History; on any failure the caller simulates here, which says what went wrong."""
+    pid = os.fork()
+    if pid == 0:                                 # the child: never returns, never flushes the parent's output
+        code = 1
+        try:
+            from .renderer import checked_plan
+            from .simulator import simulate
+
+            code = 0 if save(simulate(checked_plan(scene, device)), k) is not None else 1
+        finally:
+            os._exit(code)
+    try:
+        meanwhile()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    try:
+        _, status = os.waitpid(pid, 0)
+    except BaseException:                        # Ctrl-C while waiting: the child goes too
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def _problem_info(scene: Scene, device: str | None) -> ProblemInfo:

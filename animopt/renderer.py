@@ -83,6 +83,16 @@ def outputs(scene: Scene, output: str | Path | None, formats: Iterable[str] | No
     return targets
 
 
+def load_drawing(scene: Scene) -> None:
+    """Imports what drawing the scene takes: matplotlib, the layout, each view's module."""
+    from . import layout  # noqa: F401
+    from .declare.views import VIEWS
+
+    for row in scene.render.views:
+        for view in row:
+            VIEWS[view.type].cls
+
+
 def open_canvas(scene: Scene, h: History, steps: np.ndarray) -> Canvas:
     """The scene's Canvas; with `transparent = true` the figure's background is transparent."""
     from .layout import Canvas
@@ -216,7 +226,7 @@ def _history(scene: Scene, history: History | None, device: str | None, cache: b
     if cache:
         from .cache import history as cached
 
-        return cached(scene, device, notes=notes)
+        return cached(scene, device, notes=notes, meanwhile=lambda: load_drawing(scene))
     from .simulator import simulate
 
     return simulate(checked_plan(scene, device))

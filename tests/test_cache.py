@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from animopt import cache, load_scene
 from animopt.cli import main
@@ -173,6 +174,47 @@ def test_a_cached_render_never_imports_torch(tmp_path, cache_dir, text):
                        env={**os.environ, "ANIMOPT_CACHE_DIR": str(cache_dir)})
     assert r.returncode == 0, r.stderr
     assert "simulation reused" in r.stdout and "heavy: []" in r.stdout, r.stdout + r.stderr
+
+
+def _cli_in_a_fresh_process(args: list[str], cache_dir: Path) -> subprocess.CompletedProcess:
+    """`animopt ARGS` in a new Python (torch not loaded: the cold path), printing whether this process
+    imported torch and its exit code."""
+    code = textwrap.dedent(f"""
+        import sys
+        from animopt.cli import main
+        try:
+            main({args!r})
+        except SystemExit as e:
+            print("exit:", e.code)
+        print("torch here:", "torch" in sys.modules)
+    """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ANIMOPT_CACHE_DIR": str(cache_dir)})
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the simulation beside the drawing forks (Linux)")
+def test_a_cold_render_simulates_in_a_child_while_matplotlib_loads(tmp_path, cache_dir):
+    """Cold cache, fresh process: a forked child imports torch and simulates into the cache while this
+    process loads matplotlib; the frames equal those of a render that simulated in its own process."""
+    scene = write(tmp_path / "s.toml", ROSENBROCK)
+    r = _cli_in_a_fresh_process(["render", str(scene), "-o", str(tmp_path / "cold"), "-q"], cache_dir)
+    assert "exit: 0" in r.stdout and "torch here: False" in r.stdout, r.stdout + r.stderr
+    assert "reused" not in r.stdout and len(list((cache_dir / "history").glob("*.npz"))) == 1
+    render(scene, tmp_path / "here", "--no-cache")
+    cold, here = (np.asarray(Image.open(tmp_path / d / "s.png")) for d in ("cold", "here"))
+    np.testing.assert_array_equal(cold, here)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the simulation beside the drawing forks (Linux)")
+def test_a_cold_render_whose_simulation_fails_says_why_once(tmp_path, cache_dir):
+    """The child's failure is silent: this process simulates again and says what is wrong, in one line."""
+    bad = ROSENBROCK.replace("steps = 20", 'steps = 20\ndevice = "cuda:7"')
+    scene = write(tmp_path / "s.toml", bad)
+    r = _cli_in_a_fresh_process(["render", str(scene), "-o", str(tmp_path / "o")], cache_dir)
+    out = r.stdout + r.stderr
+    assert "exit: 2" in r.stdout and out.count("cuda:7") == 1 and "Traceback" not in out, out
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+    assert not list((cache_dir / "history").glob("*.npz"))
 
 
 @pytest.mark.parametrize("type_, options", [
