@@ -154,7 +154,12 @@ formats = ["png"]
 """
 
 
-@pytest.mark.parametrize("text", [SCENE, ROSENBROCK], ids=["line", "rosenbrock-contour"])
+EXPRESSION = ROSENBROCK.replace('type = "rosenbrock"', 'type = "expression"\nf = "x**2 + 10*sin(y)**2"\n'
+                                                      'params = ["x", "y"]\nminimum = [0.0, 0.0]')
+
+
+@pytest.mark.parametrize("text", [SCENE, ROSENBROCK, EXPRESSION], ids=["line", "rosenbrock-contour",
+                                                                       "expression-contour"])
 def test_a_cached_render_never_imports_torch(tmp_path, cache_dir, text):
     """The contour's loss grid of a cached History comes from the declaration's numpy loss."""
     scene = write(tmp_path / "s.toml", text)
@@ -220,7 +225,12 @@ def test_a_cold_render_whose_simulation_fails_says_why_once(tmp_path, cache_dir)
 @pytest.mark.parametrize("type_, options", [
     ("rosenbrock", {"a": 1.5, "b": 50.0}), ("beale", {}), ("himmelblau", {}), ("rastrigin", {"A": 7.0}),
     ("saddle", {}), ("booth", {}), ("six_hump_camel", {}), ("quadratic", {"gammas": [3.0, 0.5, 1.0]}),
-    ("line", {"a": 2.0, "b": -1.0, "n": 17, "noise": 0.3}), ("linear", {"inputs": 3, "outputs": 2, "n": 40})])
+    ("line", {"a": 2.0, "b": -1.0, "n": 17, "noise": 0.3}), ("linear", {"inputs": 3, "outputs": 2, "n": 40}),
+    ("expression", {"f": "x**2 + 10*sin(y)**2 - softplus(x*y) + max(abs(x), 1/(1 + y**2)) + sigmoid(x) + pow(y, 2)",
+                    "params": ["x", "y"]}),
+    ("expression", {"f": "relu(a - 1) + atan2(b, 2) * hypot(a, b) + exp(-a**2) - min(a, b) + sign(b) * sqrt(abs(a))"
+                         " + log1p(a**2) + expm1(b / 10) + cosh(b/3) + tanh(a) + sinh(1) + atan(a) + tan(b / 5)",
+                    "params": ["a", "b"]})])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_declared_numpy_loss_is_the_built_problems(tmp_path, type_, options, dtype):
     """The numpy loss a cached History's views call equals the torch problem's, in the scene's dtype."""

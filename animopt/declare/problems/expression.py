@@ -14,7 +14,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from ...spec import REQUIRED, Field
-from . import Outline, ProblemDef, finite
+from . import Outline, ProblemDef, chunked, finite
 
 MAX_LENGTH = 2000        # characters of a formula
 MAX_DEPTH = 64           # nesting of operations
@@ -259,6 +259,37 @@ def start_in(window: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in lo + 0.2 * (hi - lo))
 
 
+def _softplus(a):
+    """torch's softplus (beta 1, threshold 20): x itself past 20."""
+    return np.where(a > 20, a, np.log1p(np.exp(np.minimum(a, 20))))
+
+
+NUMPY_FUNCTIONS = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+    "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp, "log": np.log, "log1p": np.log1p,
+    "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs, "sign": np.sign, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "softplus": _softplus, "relu": lambda a: np.maximum(a, 0), "atan2": np.arctan2, "hypot": np.hypot,
+    "min": np.minimum, "max": np.maximum, "pow": np.power,
+}
+NUMPY_BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
+                ast.Pow: np.power}
+NUMPY_UNARY = {ast.USub: np.negative, ast.UAdd: lambda a: a}
+
+
+def _numpy_loss(v, base_dir, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    """The formula over numpy arrays (the same walk as the problem's torch one): a cached History's
+    contour draws it without torch."""
+    names = tuple(v["params"])
+    ops = Ops(NUMPY_FUNCTIONS, NUMPY_BINARY, NUMPY_UNARY, lambda c: np.asarray(c, dtype=dtype))
+    fn = compile_expression(v["f"], names, ops)
+
+    def loss(params: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            out = fn({k: params[:, i] for i, k in enumerate(names)})
+        return np.broadcast_to(out, (len(params),))
+    return chunked(loss, dtype)
+
+
 def _outline(v, base_dir, seed: int, file: str = "<scene>") -> Outline:
     names, minimum = tuple(v["params"]), v.get("minimum")
     return Outline("expression", names, start_in(window_of(names, minimum, v.get("window"))),
@@ -267,4 +298,5 @@ def _outline(v, base_dir, seed: int, file: str = "<scene>") -> Outline:
 
 
 EXPRESSION = ProblemDef("expression", FIELDS, "animopt.problems.expression.build", _check,
-                        doc="any formula of the parameters, parsed by a whitelist evaluator", outline=_outline)
+                        doc="any formula of the parameters, parsed by a whitelist evaluator", outline=_outline,
+                        numpy_loss=_numpy_loss)
