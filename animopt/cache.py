@@ -188,7 +188,8 @@ def trim(limit: int | None = None) -> None:
 
 
 def clear() -> tuple[int, int]:
-    """Empties the cache; returns (files, bytes) removed."""
+    """Empties the cache: the Histories, and the caption lines known to parse (`mathtext_remember`);
+    returns (Histories, bytes) removed."""
     n = b = 0
     for p in (folder() / "history").glob("*"):
         try:
@@ -197,6 +198,8 @@ def clear() -> tuple[int, int]:
             n += 1
         except OSError:
             pass
+    for p in (folder() / "mathtext").glob("*"):
+        p.unlink(missing_ok=True)
     return n, b
 
 

@@ -125,9 +125,12 @@ def test_clear_and_the_size_bound(tmp_path, cache_dir, monkeypatch):
     assert len(files) == 3
     cache.trim(limit=sum(p.stat().st_size for p in files[1:]))       # room for two: the oldest goes
     assert sorted((cache_dir / "history").glob("*.npz"), key=os.path.getmtime) == files[1:]
+    cache.mathtext_remember([r"$\alpha$"])
+    assert cache.mathtext_known([r"$\alpha$"])
     r = CliRunner().invoke(main, ["cache", "clear"])
     assert r.exit_code == 0 and "removed 2" in r.output
     assert not list((cache_dir / "history").glob("*.npz"))
+    assert not cache.mathtext_known([r"$\alpha$"])
 
 
 def test_every_bundled_scene_pickles():
