@@ -63,13 +63,26 @@ Evaluator = Callable[[dict], Any]
 
 def compile_expression(text: str, names: tuple[str, ...], ops: Ops = CHECK_OPS) -> Evaluator:
     """A function of {name: value} computing `text` with `ops`, or ExprError naming the first bad token."""
+    src, tree = _parse(text)
+    walker = _Walker(src, tuple(names), ops)
+    fn = walker.walk(tree, 0)
+    if walker.problems:
+        (line, column), message, hint = min(walker.problems)
+        raise ExprError(message, column, line, hint)
+    if not walker.used:
+        raise ExprError(f"the formula uses none of the parameters ({', '.join(names)})")
+    return fn
+
+
+def _parse(text: str) -> tuple[str, ast.Expression]:
+    """The formula on one line and its syntax tree, or ExprError."""
     if not text.strip():
         raise ExprError("the formula is empty")
     if len(text) > MAX_LENGTH:
         raise ExprError(f"the formula has {len(text):,} characters, more than the limit of {MAX_LENGTH:,}")
     src = " ".join(text.strip().splitlines())     # a formula may span lines of a TOML multi-line string
     try:
-        tree = ast.parse(src, mode="eval")
+        return src, ast.parse(src, mode="eval")
     except SyntaxError as e:
         if not e.offset or e.offset < 1:      # python points at nothing: the formula stopped too soon
             raise ExprError(f"syntax error ({e.msg}): the formula ends too soon") from None
@@ -78,85 +91,93 @@ def compile_expression(text: str, names: tuple[str, ...], ops: Ops = CHECK_OPS) 
                         f" ({e.msg})") from None
     except (ValueError, RecursionError, MemoryError):
         raise ExprError("cannot parse the formula (null characters or nesting too deep)") from None
-    lines = src.split("\n")
-    used: set[str] = set()
-    problems: list[tuple[tuple[int, int], str, str]] = []   # ((line, column), message, hint): first is raised
 
-    def bad(message: str, node, offset=None, hint: str = "") -> Evaluator:
+
+class _Walker:
+    """Walks a syntax tree into an evaluator with `ops`, noting each bad token (`problems`: ((line,
+    column), message, hint); the earliest is raised) and the parameters used."""
+
+    def __init__(self, src: str, names: tuple[str, ...], ops: Ops):
+        self.lines, self.names, self.ops = src.split("\n"), names, ops
+        self.used: set[str] = set()
+        self.problems: list[tuple[tuple[int, int], str, str]] = []
+
+    def bad(self, message: str, node, offset=None, hint: str = "") -> Evaluator:
         off = node.col_offset if offset is None else offset
-        line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
+        line = self.lines[node.lineno - 1] if 0 < node.lineno <= len(self.lines) else ""
         column = len(line.encode()[:off].decode(errors="ignore")) + 1     # ast gives utf-8 byte offsets
-        problems.append(((node.lineno, column), message, hint))
+        self.problems.append(((node.lineno, column), message, hint))
         for child in _expressions_under(node):        # report the earliest bad token, wherever it is
-            walk(child, 0)
+            self.walk(child, 0)
         return lambda env: None
 
-    def const(v: float):
-        t = ops.const(v)
+    def const(self, v: float) -> Evaluator:
+        t = self.ops.const(v)
         return lambda env: t
 
-    def walk(node, depth: int) -> Evaluator:
+    def walk(self, node, depth: int) -> Evaluator:
         if depth > MAX_DEPTH:
             raise ExprError(f"the formula is nested more than {MAX_DEPTH} deep")
         if isinstance(node, ast.Expression):
-            return walk(node.body, depth)
-        if isinstance(node, ast.Constant):
-            v = node.value
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                return bad(f"{v!r} is not a number", node)
-            try:
-                return const(float(v))
-            except OverflowError:
-                return bad("number too large", node)
-        if isinstance(node, ast.Name):
-            if node.id in names:
-                used.add(node.id)
-                return lambda env, k=node.id: env[k]
-            if node.id in CONSTANTS:
-                return const(CONSTANTS[node.id])
-            hint = " (a function needs parentheses)" if node.id in ARITY else ""
-            return bad(f"unknown name {node.id!r}", node, hint=f"{hint}; the parameters are {', '.join(names)} "
-                       "and the constants pi, e")
-        if isinstance(node, ast.BinOp):
-            op = ops.binary.get(type(node.op))
-            if op is None:
-                sym = _SYMBOL.get(type(node.op), type(node.op).__name__)
-                hint = "; write ** for powers" if sym == "^" else ""
-                return bad(f"operator {sym!r}", node, _op_offset(node, lines),
-                           hint=f" is not allowed (use + - * / **){hint}")
-            a, b = walk(node.left, depth + 1), walk(node.right, depth + 1)
-            return lambda env: op(a(env), b(env))
-        if isinstance(node, ast.UnaryOp):
-            op = ops.unary.get(type(node.op))
-            if op is None:
-                return bad(f"operator {_SYMBOL.get(type(node.op), type(node.op).__name__)!r} is not allowed", node)
-            a = walk(node.operand, depth + 1)
-            return lambda env: op(a(env))
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name):
-                return bad("only the named functions may be called", node, node.func.end_col_offset)
-            name = node.func.id
-            if name not in ARITY:
-                return bad(f"unknown function {name!r}", node, hint=f"; known: {', '.join(ARITY)}")
-            if node.keywords:
-                return bad(f"{name}()", node, hint=" takes no keyword arguments")
-            arity, fn = ARITY[name], ops.functions[name]
-            if len(node.args) != arity:
-                return bad(f"{name}()", node, hint=f" takes {arity} argument{'s' if arity > 1 else ''}, "
-                           f"got {len(node.args)}")
-            args = [walk(a, depth + 1) for a in node.args]
-            if arity == 1:
-                return lambda env: fn(args[0](env))
-            return lambda env: fn(args[0](env), args[1](env))
-        return bad(f"{_describe(node)} is not allowed", node, _node_offset(node))
+            return self.walk(node.body, depth)
+        step = {ast.Constant: self.constant, ast.Name: self.name, ast.BinOp: self.binary, ast.UnaryOp: self.unary,
+                ast.Call: self.call}.get(type(node))
+        if step is None:
+            return self.bad(f"{_describe(node)} is not allowed", node, _node_offset(node))
+        return step(node, depth)
 
-    fn = walk(tree, 0)
-    if problems:
-        (line, column), message, hint = min(problems)
-        raise ExprError(message, column, line, hint)
-    if not used:
-        raise ExprError(f"the formula uses none of the parameters ({', '.join(names)})")
-    return fn
+    def constant(self, node, depth: int) -> Evaluator:
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return self.bad(f"{v!r} is not a number", node)
+        try:
+            return self.const(float(v))
+        except OverflowError:
+            return self.bad("number too large", node)
+
+    def name(self, node, depth: int) -> Evaluator:
+        if node.id in self.names:
+            self.used.add(node.id)
+            return lambda env, k=node.id: env[k]
+        if node.id in CONSTANTS:
+            return self.const(CONSTANTS[node.id])
+        hint = " (a function needs parentheses)" if node.id in ARITY else ""
+        return self.bad(f"unknown name {node.id!r}", node, hint=f"{hint}; the parameters are "
+                        f"{', '.join(self.names)} and the constants pi, e")
+
+    def binary(self, node, depth: int) -> Evaluator:
+        op = self.ops.binary.get(type(node.op))
+        if op is None:
+            sym = _SYMBOL.get(type(node.op), type(node.op).__name__)
+            hint = "; write ** for powers" if sym == "^" else ""
+            return self.bad(f"operator {sym!r}", node, _op_offset(node, self.lines),
+                            hint=f" is not allowed (use + - * / **){hint}")
+        a, b = self.walk(node.left, depth + 1), self.walk(node.right, depth + 1)
+        return lambda env: op(a(env), b(env))
+
+    def unary(self, node, depth: int) -> Evaluator:
+        op = self.ops.unary.get(type(node.op))
+        if op is None:
+            return self.bad(f"operator {_SYMBOL.get(type(node.op), type(node.op).__name__)!r} is not allowed", node)
+        a = self.walk(node.operand, depth + 1)
+        return lambda env: op(a(env))
+
+    def call(self, node, depth: int) -> Evaluator:
+        if not isinstance(node.func, ast.Name):
+            return self.bad("only the named functions may be called", node, node.func.end_col_offset)
+        name = node.func.id
+        if name not in ARITY:
+            return self.bad(f"unknown function {name!r}", node, hint=f"; known: {', '.join(ARITY)}")
+        if node.keywords:
+            return self.bad(f"{name}()", node, hint=" takes no keyword arguments")
+        arity, fn = ARITY[name], self.ops.functions[name]
+        if len(node.args) != arity:
+            return self.bad(f"{name}()", node, hint=f" takes {arity} argument{'s' if arity > 1 else ''}, "
+                            f"got {len(node.args)}")
+        args = [self.walk(a, depth + 1) for a in node.args]
+        if arity == 1:
+            return lambda env: fn(args[0](env))
+        return lambda env: fn(args[0](env), args[1](env))
 
 
 def _expressions_under(node):
