@@ -374,85 +374,110 @@ def _run_here(todo: list[Job], output: Path, device, bars: Progress, finished) -
 
 
 def _run_pool(todo: list[Job], n: int, output: Path, device, bars: Progress, finished) -> bool:
-    import multiprocessing as mp
+    """Renders `todo` in `n` forked worker processes; True when interrupted (Ctrl-C)."""
+    pool = _Pool(todo, n, output, device, bars, finished)
+    try:
+        pool.wait()
+        return False
+    except KeyboardInterrupt:
+        pool.interrupt()
+        return True
+    finally:
+        pool.close()
 
-    ctx = mp.get_context("fork")
-    jobs_q, events = ctx.Queue(), ctx.Queue()
-    jobs_q.cancel_join_thread()
-    by_index = {j.index: j for j in todo}
-    for j in todo:
-        jobs_q.put(j)
-    for _ in range(n):
-        jobs_q.put(None)
-    procs = [ctx.Process(target=_worker, args=(jobs_q, events, output, device), daemon=True) for _ in range(n)]
-    for p in procs:
-        p.start()
-    holder: dict[int, int] = {}            # worker pid -> job index it renders
-    pending = set(by_index)
 
-    def handle(ev) -> None:
+class _Pool:
+    """Worker processes taking jobs from one queue and telling their progress on another."""
+
+    def __init__(self, todo: list[Job], n: int, output: Path, device, bars: Progress, finished):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.jobs, self.events = ctx.Queue(), ctx.Queue()
+        self.jobs.cancel_join_thread()
+        self.by_index = {j.index: j for j in todo}
+        for j in [*todo, *[None] * n]:
+            self.jobs.put(j)
+        self.procs = [ctx.Process(target=_worker, args=(self.jobs, self.events, output, device), daemon=True)
+                      for _ in range(n)]
+        for p in self.procs:
+            p.start()
+        self.bars, self.finished = bars, finished
+        self.holder: dict[int, int] = {}        # worker pid -> job index it renders
+        self.pending = set(self.by_index)
+
+    def handle(self, ev) -> None:
         kind, index = ev[0], ev[1]
         if kind == "start":
-            holder[ev[2]] = index
-            bars.start(index, by_index[index].scene.stem)
+            self.holder[ev[2]] = index
+            self.bars.start(index, self.by_index[index].scene.stem)
         elif kind == "frames":
-            bars.frames(index, ev[2], ev[3])
-        elif kind == "done" and index in pending:
-            pending.discard(index)
-            finished(by_index[index], ev[2])
+            self.bars.frames(index, ev[2], ev[3])
+        elif kind == "done" and index in self.pending:
+            self.pending.discard(index)
+            self.finished(self.by_index[index], ev[2])
 
-    def drain() -> None:
+    def drain(self) -> None:
         while True:
             try:
-                handle(events.get(timeout=0.05))
+                self.handle(self.events.get(timeout=0.05))
             except queue.Empty:
                 return
 
-    def dead_workers() -> None:
-        """A worker that died without a word (killed, out of memory): its scene failed."""
-        dead = [p for p in procs if not p.is_alive() and holder.get(p.pid) in pending]
-        if dead:
-            drain()                 # what they said before dying
-        for p in dead:
-            k = holder.get(p.pid)
-            if k in pending:
-                pending.discard(k)
-                finished(by_index[k], Result(by_index[k].scene, "failed",
-                                             f"the worker process died (exit code {p.exitcode})"))
+    def alive(self) -> bool:
+        return any(p.is_alive() for p in self.procs)
 
-    interrupted = False
-    try:
-        while pending:
+    def dead_workers(self) -> None:
+        """A worker that died without a word (killed, out of memory): its scene failed."""
+        dead = [p for p in self.procs if not p.is_alive() and self.holder.get(p.pid) in self.pending]
+        if dead:
+            self.drain()                 # what they said before dying
+        for p in dead:
+            k = self.holder.get(p.pid)
+            if k in self.pending:
+                self.pending.discard(k)
+                self.finished(self.by_index[k], Result(self.by_index[k].scene, "failed",
+                                                       f"the worker process died (exit code {p.exitcode})"))
+
+    def wait(self) -> None:
+        while self.pending:
             try:
-                handle(events.get(timeout=0.2))
+                self.handle(self.events.get(timeout=0.2))
             except queue.Empty:
-                dead_workers()
-                if not any(p.is_alive() for p in procs):
-                    drain()
-                    break
-    except KeyboardInterrupt:
-        interrupted = True
-        for p in procs:
+                self.dead_workers()
+                if not self.alive():
+                    self.drain()
+                    self.orphans()
+                    return
+
+    def orphans(self) -> None:
+        """Every worker is gone and scenes are left (one died before its start was heard): they failed."""
+        for k in sorted(self.pending):
+            self.finished(self.by_index[k], Result(self.by_index[k].scene, "failed",
+                                                   "a worker process died before rendering it"))
+        self.pending.clear()
+
+    def interrupt(self, seconds: float = 15.0) -> None:
+        """Ctrl-C: each worker stops its scene (removing its partial files); their last words are heard."""
+        for p in self.procs:
             if p.is_alive():
                 try:
                     os.kill(p.pid, signal.SIGINT)
                 except OSError:
                     pass
-        deadline = time.monotonic() + 15.0
-        while pending and time.monotonic() < deadline and any(p.is_alive() for p in procs):
+        deadline = time.monotonic() + seconds
+        while self.pending and time.monotonic() < deadline and self.alive():
             try:
-                handle(events.get(timeout=0.2))
-            except queue.Empty:
+                self.handle(self.events.get(timeout=0.2))
+            except (queue.Empty, KeyboardInterrupt):
                 pass
-            except KeyboardInterrupt:
-                pass
-    finally:
-        for p in procs:
+
+    def close(self) -> None:
+        for p in self.procs:
             p.join(timeout=2.0)
             if p.is_alive():
                 p.terminate()
                 p.join(timeout=2.0)
-    return interrupted
 
 
 def print_table(results: list[Result]) -> None:

@@ -192,3 +192,21 @@ def test_temporary_files_of_killed_renders_are_removed(tmp_path):
     mine.write_bytes(b"in progress")
     assert render_many([write_scene(src, "a")], out, jobs=1) == 0
     assert not stale.exists() and mine.exists()
+
+
+def test_a_worker_that_dies_fails_its_scene_and_the_others_render(tmp_path, monkeypatch):
+    """A worker killed mid-scene (out of memory, say) says nothing; the pool marks that scene failed."""
+    src, out = tmp_path / "scenes", tmp_path / "out"
+    src.mkdir()
+    paths = [write_scene(src, name) for name in ("a", "b", "doomed")]
+    real = batch.render_job
+
+    def render_job(job, *args):
+        if job.scene.stem == "doomed":
+            os._exit(9)                     # in the forked worker
+        return real(job, *args)
+
+    monkeypatch.setattr(batch, "render_job", render_job)
+    assert render_many(paths, out, jobs=2) == 1
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "b.mp4"]
+

@@ -140,3 +140,11 @@ views = ["loss"]
     res = run("simulate", f, "-o", tmp_path / "h.npz")
     assert res.exit_code == 0, res.output
     assert "1 escaped" in res.output and "1 diverged" in res.output, res.output
+
+
+def test_python_dash_m_animopt_is_the_command():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "animopt", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "Usage: animopt" in r.stdout, r.stderr
