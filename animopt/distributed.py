@@ -126,74 +126,88 @@ def run_cluster(todo: list[Job], address: str, output: Path, device, bars, finis
         from distributed import Client
     except ImportError:
         raise RuntimeError("--scheduler needs dask.distributed: pip install 'animopt[dask]'") from None
-    by_index = {j.index: j for j in todo}
-    pending = set(by_index)
     try:
         client = address if isinstance(address, Client) else Client(address, timeout=connect_timeout)
     except Exception as e:
         for j in todo:
             finished(j, Result(j.scene, "failed", f"could not reach the dask scheduler at {address}: {e}"))
         return False
-    own = client is not address
-    topic = f"animopt-{uuid.uuid4().hex[:12]}"
-    events: queue.Queue = queue.Queue()
+    batch = _ClusterBatch(client, todo, output, bars, finished)
     try:
-        client.subscribe_topic(topic, lambda ev: events.put(ev[1] if isinstance(ev, tuple) else ev))
-    except Exception:
-        pass
-    futures = {}
-    interrupted = False
+        batch.run(device)
+        return False
+    except KeyboardInterrupt:
+        batch.cancel()
+        return True
+    finally:
+        batch.close(own=client is not address)
 
-    def drain() -> None:
+
+class _ClusterBatch:
+    """The jobs of one `render --scheduler`: their futures, the progress events, the results written."""
+
+    def __init__(self, client, todo: list[Job], output: Path, bars, finished):
+        self.client, self.output, self.bars, self.finished = client, output, bars, finished
+        self.by_index = {j.index: j for j in todo}
+        self.pending = set(self.by_index)
+        self.futures: dict = {}
+        self.topic = f"animopt-{uuid.uuid4().hex[:12]}"
+        self.events: queue.Queue = queue.Queue()
+        try:
+            client.subscribe_topic(self.topic, lambda ev: self.events.put(ev[1] if isinstance(ev, tuple) else ev))
+        except Exception:
+            pass
+
+    def run(self, device) -> None:
+        for j in self.by_index.values():
+            fut = self.client.submit(run_shipment, pack(j, self.topic), device, pure=False,
+                                     key=f"animopt-{j.scene.stem}-{uuid.uuid4().hex[:8]}")
+            self.futures[fut] = j.index
+        waiting = set(self.futures)
+        while waiting:
+            done, waiting = _poll(waiting)
+            self.drain()
+            for fut in done:
+                self.collect(fut, self.futures[fut])
+        self.drain()
+
+    def drain(self) -> None:
         while True:
             try:
-                msg = events.get_nowait()
+                msg = self.events.get_nowait()
             except queue.Empty:
                 return
             kind, index = msg[0], msg[1]
-            if index not in pending:
+            if index not in self.pending:
                 continue
             if kind == "start":
-                bars.start(index, by_index[index].scene.stem)
+                self.bars.start(index, self.by_index[index].scene.stem)
             elif kind == "frames":
-                bars.frames(index, msg[2], msg[3])
+                self.bars.frames(index, msg[2], msg[3])
 
-    def collect(fut, index: int) -> None:
-        job = by_index[index]
-        pending.discard(index)
+    def collect(self, fut, index: int) -> None:
+        job = self.by_index[index]
+        self.pending.discard(index)
         try:
             res, files = fut.result()
             for name, data in files.items():
-                write_atomic(output / name, data)
+                write_atomic(self.output / name, data)
         except Exception as e:          # the worker died (KilledWorker), a file could not be written...
             res = Result(job.scene, "failed", f"on the cluster: {type(e).__name__}: {e}")
-        finished(job, res)
+        self.finished(job, res)
 
-    try:
-        for j in todo:
-            fut = client.submit(run_shipment, pack(j, topic), device, pure=False,
-                                key=f"animopt-{j.scene.stem}-{uuid.uuid4().hex[:8]}")
-            futures[fut] = j.index
-        waiting = set(futures)
-        while waiting:
-            done, waiting = _poll(waiting)
-            drain()
-            for fut in done:
-                collect(fut, futures[fut])
-        drain()
-    except KeyboardInterrupt:
-        interrupted = True
-        for fut, index in futures.items():
-            if index in pending:
+    def cancel(self) -> None:
+        for fut, index in self.futures.items():
+            if index in self.pending:
                 fut.cancel()
-    finally:
+
+    def close(self, own: bool) -> None:
         try:
-            client.unsubscribe_topic(topic)
+            self.client.unsubscribe_topic(self.topic)
         except Exception:
             pass
         if own:
-            client.close()
-    return interrupted
+            self.client.close()
 
 
 def _poll(waiting):
