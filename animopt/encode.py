@@ -371,8 +371,6 @@ def video_encoder(targets: dict[str, Path], size: tuple[int, int], fps: float, n
     WebP: animated, loops forever, `webp_quality`, the GIF's frames and size.
     HTML: `page(webm_bytes)` returns the page written (the player around the clip, see player.py).
     """
-    import ffmpeg
-
     gif = dict(gif or {})
     targets = {f: Path(p) for f, p in targets.items()}
     duration = n / fps
@@ -381,67 +379,25 @@ def video_encoder(targets: dict[str, Path], size: tuple[int, int], fps: float, n
     picks = pick_frames(n, fps, rate)
     full = any(f in targets for f in ("mp4", "webm", "html"))
     indices = np.arange(n) if full else picks
-    in_rate = fps if full else rate
     cleanup: list[Path] = []
     files: dict[Path, Path] = {}
     budget = gif.get("max_mb")
-    first = next(iter(targets.values()))
     try:
         palette = (make_palette(targets["gif"], size, picks, draw, anim, transparent and background)
                    if "gif" in targets else None)
         if palette is not None:
             cleanup.append(palette)
-        jobs: list[tuple[str, bool, bool, Path]] = []     # (kind, alpha, animated, temporary file)
-        for fmt, path in targets.items():
-            if fmt == "png":
-                continue
-            tmp = files[path] = temp_path(path)
-            if fmt == "html":
-                if "webm" in targets:
-                    continue                     # the page embeds the WebM itself
-                tmp = temp_path(path.with_suffix(".webm"), "clip")
-                cleanup.append(tmp)
-                fmt = "webm"
-            jobs.append((fmt, transparent and fmt in ("webm", "webp"), fmt in ("gif", "webp"), tmp))
-        frames_copy = None
-        if budget and any(f in targets for f in ("gif", "webp")):
-            frames_copy = temp_path(first.with_suffix(".mkv"), "frames")
-            cleanup.append(frames_copy)
-            jobs.append(("copy", transparent, True, frames_copy))
-
-        v = _raw_input(size, in_rate).video
-        tones = sorted({alpha for _, alpha, _, _ in jobs}, reverse=True)
-        tone_src = dict(zip(tones, _fan(v, len(tones))))
-        outs = []
-        for alpha in tones:
-            src = tone_src[alpha]
-            if transparent and not alpha:
-                src = _flatten(src, size, in_rate, background)
-            mine = [j for j in jobs if j[1] == alpha]
-            fulls = [j for j in mine if not j[2]]
-            anims = [j for j in mine if j[2]]
-            streams = _fan(src, len(fulls) + (1 if anims else 0))
-            for (kind, _, _, tmp), b in zip(fulls, streams):
-                outs.append(_video_output(kind, b, tmp, alpha, fps, crf, preset, webm_crf))
-            if anims:
-                a = streams[-1]
-                if len(indices) > len(picks):
-                    a = a.filter("select", select_expr(n, len(picks)))
-                k = round(100 / rate)
-                # frame N at N*k centiseconds, and the GIF's frame rate 100/k: every delay is k
-                a = a.filter("settb", "1/100").filter("setpts", f"N*{k}")
-                for (kind, _, _, tmp), b in zip(anims, _fan(a, len(anims))):
-                    if kind == "copy":
-                        outs.append(ffmpeg.output(b, str(tmp), format="matroska", vcodec="ffv1",
-                                                  pix_fmt="bgra" if alpha else "bgr0", r=f"100/{k}"))
-                    else:
-                        outs.append(_anim_output(kind, b, tmp, anim, size, alpha, palette))
-        stream = outs[0] if len(outs) == 1 else ffmpeg.merge_outputs(*outs)
+        jobs = _jobs(targets, files, cleanup, transparent, budget)
+        graph = _Graph(size, fps if full else rate, fps, n, len(picks), len(indices), anim, palette,
+                       transparent and background, (crf, preset, webm_crf))
+        outs = graph.outputs(jobs)
+        stream = outs[0] if len(outs) == 1 else _merge(outs)
         enc = PipeEncoder(stream, files, size, indices, cleanup=tuple(cleanup))
     except BaseException:
         for p in cleanup:
             p.unlink(missing_ok=True)
         raise
+    frames_copy = next((tmp for kind, _, _, tmp in jobs if kind == "copy"), None)
 
     def after() -> None:
         if frames_copy is not None:
@@ -457,6 +413,89 @@ def video_encoder(targets: dict[str, Path], size: tuple[int, int], fps: float, n
 
     enc.after.append(after)
     return enc
+
+
+def _merge(outs: list):
+    import ffmpeg
+
+    return ffmpeg.merge_outputs(*outs)
+
+
+def _jobs(targets: dict[str, Path], files: dict[Path, Path], cleanup: list[Path], transparent: bool,
+          budget) -> list[tuple[str, bool, bool, Path]]:
+    """(kind, alpha, animated, temporary file) of each output of the ffmpeg process; `files` gets each
+    target's temporary name, `cleanup` the files that are not targets (the HTML page's clip, the copy of
+    the frames kept to fit a GIF or WebP in its size budget: kind "copy")."""
+    jobs = []
+    for fmt, path in targets.items():
+        if fmt == "png":
+            continue
+        tmp = files[path] = temp_path(path)
+        if fmt == "html":
+            if "webm" in targets:
+                continue                     # the page embeds the WebM itself
+            tmp = temp_path(path.with_suffix(".webm"), "clip")
+            cleanup.append(tmp)
+            fmt = "webm"
+        jobs.append((fmt, transparent and fmt in ("webm", "webp"), fmt in ("gif", "webp"), tmp))
+    if budget and any(f in targets for f in ("gif", "webp")):
+        copy = temp_path(next(iter(targets.values())).with_suffix(".mkv"), "frames")
+        cleanup.append(copy)
+        jobs.append(("copy", transparent, True, copy))
+    return jobs
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """The filter graph from the one stream of raw frames to every output: split by alpha (the frames
+    laid on `background` for the outputs without it), then into the full-rate videos and the animated
+    formats (the GIF's frames selected and retimed to whole centiseconds)."""
+
+    size: tuple[int, int]
+    in_rate: float
+    fps: float
+    n: int
+    picked: int                 # frames of the GIF and WebP
+    streamed: int               # frames sent to ffmpeg
+    anim: AnimSettings
+    palette: Path | None
+    background: str | bool      # False: no transparency anywhere
+    video: tuple                # (crf, preset, webm_crf)
+
+    def outputs(self, jobs: list) -> list:
+        tones = sorted({alpha for _, alpha, _, _ in jobs}, reverse=True)
+        tone_src = dict(zip(tones, _fan(_raw_input(self.size, self.in_rate).video, len(tones))))
+        outs = []
+        for alpha in tones:
+            src = tone_src[alpha]
+            if self.background and not alpha:
+                src = _flatten(src, self.size, self.in_rate, self.background)
+            mine = [j for j in jobs if j[1] == alpha]
+            fulls = [j for j in mine if not j[2]]
+            anims = [j for j in mine if j[2]]
+            streams = _fan(src, len(fulls) + (1 if anims else 0))
+            for (kind, _, _, tmp), b in zip(fulls, streams):
+                outs.append(_video_output(kind, b, tmp, alpha, self.fps, *self.video))
+            if anims:
+                outs += self.animated(streams[-1], anims, alpha)
+        return outs
+
+    def animated(self, a, anims: list, alpha: bool) -> list:
+        import ffmpeg
+
+        if self.streamed > self.picked:
+            a = a.filter("select", select_expr(self.n, self.picked))
+        k = round(100 / self.anim.rate)
+        # frame N at N*k centiseconds, and the GIF's frame rate 100/k: every delay is k
+        a = a.filter("settb", "1/100").filter("setpts", f"N*{k}")
+        outs = []
+        for (kind, _, _, tmp), b in zip(anims, _fan(a, len(anims))):
+            if kind == "copy":
+                outs.append(ffmpeg.output(b, str(tmp), format="matroska", vcodec="ffv1",
+                                          pix_fmt="bgra" if alpha else "bgr0", r=f"100/{k}"))
+            else:
+                outs.append(_anim_output(kind, b, tmp, self.anim, self.size, alpha, self.palette))
+        return outs
 
 
 def _fan(stream, k: int) -> list:
