@@ -51,18 +51,15 @@ def boundaries(label: np.ndarray) -> np.ndarray:
 
 class Basins(View):
     def setup(self, fig, cell):
-        from matplotlib.patches import Patch
-        from matplotlib.lines import Line2D
-
         h, th, o = self.h, self.ctx.theme, self.options
         self.mins, saddles = marked_points(h.problem, len(h.param_names))
-        k = len(self.mins)
-        base = np.array([to_rgb(c) for c in (BASIN_COLORS * (1 + k // len(BASIN_COLORS)))[:k]])
+        k = self.k = len(self.mins)
+        self.base = np.array([to_rgb(c) for c in (BASIN_COLORS * (1 + k // len(BASIN_COLORS)))[:k]])
         bg = np.array(to_rgb(th.background))
-        dark = np.array(to_rgb("#3a3d45" if th.name == "light" else "#000000"))
+        self.dark = np.array(to_rgb("#3a3d45" if th.name == "light" else "#000000"))
         # colour codes: 0..k-1 settled at minimum i, k..2k-1 heading to it (pale), 2k diverged
-        self.lut = (np.vstack([base, base + PALE * (bg - base), dark]) * 255).round().astype(np.uint8)
-        self.k = k
+        pale = self.base + PALE * (bg - self.base)
+        self.lut = (np.vstack([self.base, pale, self.dark]) * 255).round().astype(np.uint8)
         starts = np.asarray(h.hparams["init"], dtype=np.float64)
         self.groups = []
         for title, runs in panels(h)[:MAX_PANELS]:
@@ -70,64 +67,76 @@ class Basins(View):
             self.groups.append((title, runs, xs, ys, row * len(xs) + col))
         n = len(self.groups)
         xs, ys = self.groups[0][2], self.groups[0][3]
-        span = max(xs[-1] - xs[0], ys[-1] - ys[0])
-        self.radius = float(o.get("radius") or 0.01 * span)
+        self.radius = float(o.get("radius") or 0.01 * max(xs[-1] - xs[0], ys[-1] - ys[0]))
         grid = cell.subgridspec(2, n, height_ratios=[1.0, 0.001], hspace=0.02, wspace=0.08)
         self.axes, self.images, self.notes = [], [], []
-        first = None
-        for i, (title, runs, xs, ys, where) in enumerate(self.groups):
-            ax = fig.add_subplot(grid[0, i], sharex=first, sharey=first)
-            first = first or ax
-            dx = (xs[-1] - xs[0]) / max(1, len(xs) - 1)
-            dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
-            ext = (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
-            im = ax.imshow(self._image(i, 0), origin="lower", extent=ext, interpolation="antialiased",
-                           aspect="equal", zorder=1)
-            ax.grid(False)
-            ax.set_title(title, fontsize=th.font_size - 1)
-            ax.set_xlabel(h.param_names[0])
-            if i == 0:
-                ax.set_ylabel(h.param_names[1])
-            else:
-                ax.tick_params(axis="y", labelleft=False)
-            if len(saddles):
-                ax.scatter(saddles[:, 0], saddles[:, 1], marker="X", s=60, color=th.foreground,
-                           edgecolors=th.background, linewidths=0.8, zorder=4)
-            if k:
-                ax.scatter(self.mins[:, 0], self.mins[:, 1], marker="*", s=200, c=base, edgecolors=th.foreground,
-                           linewidths=1.0, zorder=5)
-            ax.set_xlim(ext[0], ext[1])
-            ax.set_ylim(ext[2], ext[3])
-            self.axes.append(ax)
-            self.images.append(im)
-            self.notes.append(ax.text(0.02, 0.98, "", transform=ax.transAxes, ha="left", va="top",
-                                      fontsize=th.font_size - 4, color=th.foreground, zorder=6,
-                                      bbox=dict(boxstyle="round,pad=0.25", fc=th.background, ec="none",
-                                                alpha=0.8)))
+        for i in range(n):
+            self._panel(fig.add_subplot(grid[0, i], sharex=self.axes[0] if i else None,
+                                        sharey=self.axes[0] if i else None), i, saddles)
         self.compare = bool(o.get("compare", False)) and n > 1
-        self.lines = []
-        if self.compare:
-            final = self._labels(0, h.steps)
-            edge = boundaries(final)
-            rgba = np.zeros(edge.shape + (4,))
-            rgba[edge] = (*to_rgb(th.foreground), 0.9)
-            for i in range(1, n):          # animated too: drawn over the image of each frame
-                if self.groups[i][4].shape == self.groups[0][4].shape:
-                    self.lines.append(self.axes[i].imshow(rgba, origin="lower", extent=self.images[i].get_extent(),
-                                                          interpolation="nearest", aspect="equal", zorder=2))
-        # the key under the panels: each minimum's colour, the pale tint, the diverged colour
-        key = fig.add_subplot(grid[1, :])
+        self.lines = self._final_edges() if self.compare else []
+        self._key(fig.add_subplot(grid[1, :]), bg)
+        return [*self.images, *self.lines, *self.notes]
+
+    def _panel(self, ax, i: int, saddles: np.ndarray) -> None:
+        """Panel i: its image of the starts, the marked points, a note; its axes fit the grid."""
+        h, th = self.h, self.ctx.theme
+        title, runs, xs, ys, where = self.groups[i]
+        dx = (xs[-1] - xs[0]) / max(1, len(xs) - 1)
+        dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
+        ext = (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
+        im = ax.imshow(self._image(i, 0), origin="lower", extent=ext, interpolation="antialiased",
+                       aspect="equal", zorder=1)
+        ax.grid(False)
+        ax.set_title(title, fontsize=th.font_size - 1)
+        ax.set_xlabel(h.param_names[0])
+        if i == 0:
+            ax.set_ylabel(h.param_names[1])
+        else:
+            ax.tick_params(axis="y", labelleft=False)
+        if len(saddles):
+            ax.scatter(saddles[:, 0], saddles[:, 1], marker="X", s=60, color=th.foreground,
+                       edgecolors=th.background, linewidths=0.8, zorder=4)
+        if self.k:
+            ax.scatter(self.mins[:, 0], self.mins[:, 1], marker="*", s=200, c=self.base, edgecolors=th.foreground,
+                       linewidths=1.0, zorder=5)
+        ax.set_xlim(ext[0], ext[1])
+        ax.set_ylim(ext[2], ext[3])
+        self.axes.append(ax)
+        self.images.append(im)
+        self.notes.append(ax.text(0.02, 0.98, "", transform=ax.transAxes, ha="left", va="top",
+                                  fontsize=th.font_size - 4, color=th.foreground, zorder=6,
+                                  bbox=dict(boxstyle="round,pad=0.25", fc=th.background, ec="none", alpha=0.8)))
+
+    def _final_edges(self) -> list:
+        """The first panel's final basin edges over each other panel of the same grid (compare = true)."""
+        edge = boundaries(self._labels(0, self.h.steps))
+        rgba = np.zeros(edge.shape + (4,))
+        rgba[edge] = (*to_rgb(self.ctx.theme.foreground), 0.9)
+        lines = []
+        for i in range(1, len(self.groups)):          # animated too: drawn over the image of each frame
+            if self.groups[i][4].shape == self.groups[0][4].shape:
+                lines.append(self.axes[i].imshow(rgba, origin="lower", extent=self.images[i].get_extent(),
+                                                 interpolation="nearest", aspect="equal", zorder=2))
+        return lines
+
+    def _key(self, key, bg: np.ndarray) -> None:
+        """The key under the panels: each minimum's colour, the pale tint, the diverged colour."""
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        th, k = self.ctx.theme, self.k
         key.axis("off")
-        items = [(Patch(fc=base[i], ec="none"), f"({self.mins[i, 0]:.3g}, {self.mins[i, 1]:.3g})") for i in range(k)]
+        items = [(Patch(fc=self.base[i], ec="none"), f"({self.mins[i, 0]:.3g}, {self.mins[i, 1]:.3g})")
+                 for i in range(k)]
         items.append((Patch(fc=self.lut[k] / 255 if k else bg, ec="none"), "pale: still moving, heading there"))
-        items.append((Patch(fc=dark, ec="none"), "diverged"))
+        items.append((Patch(fc=self.dark, ec="none"), "diverged"))
         if self.compare:
             items.append((Line2D([], [], color=th.foreground, lw=1.2), f"{self.groups[0][0]}'s final basins"))
         key.legend([i[0] for i in items], [i[1] for i in items], loc="upper center", ncol=min(len(items), 4),
                    fontsize=th.font_size - 3, frameon=False, handlelength=1.2, columnspacing=1.2,
                    bbox_to_anchor=(0.5, 1.0), borderaxespad=0.0, title="start coloured by the minimum it "
                    "is nearest", title_fontsize=th.font_size - 3)
-        return [*self.images, *self.lines, *self.notes]
 
     def _points(self, i: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         runs = self.groups[i][1]
