@@ -6,8 +6,9 @@ History under `history/`, named by the hash of everything the simulation reads (
 kept under `$ANIMOPT_CACHE_MB` megabytes (default 1024): the entries used longest ago go first.
 
 A History read back holds the numbers and the problem's description (data, minimum, window, ...); the
-problem's functions that views may call (the loss on a grid for contours, a classifier's predictions)
-build the problem, with torch, only when a view calls them.
+problem's functions that views may call (the loss on a grid for contours, a classifier's predictions and
+accuracy) are made when a view first calls one: in numpy from the problem's declaration where it has them
+(`ProblemDef.numpy_info`), else by building the problem, with torch.
 """
 from __future__ import annotations
 
@@ -268,8 +269,8 @@ SMALL_RUN_STEPS = 1_000_000      # runs x steps of a simulation whose time is mo
 
 
 def _worth_a_child(scene: Scene) -> bool:
-    """A fork pays when torch is not loaded yet, the drawing will not need it (the problem's loss is
-    declared in numpy) and the simulation is small (its time is then mostly torch's import), on Linux
+    """A fork pays when torch is not loaded yet, the drawing will not need it (the problem's functions
+    are declared in numpy) and the simulation is small (its time is then mostly torch's import), on Linux
     (fork) in a process of one thread (a fork copies no other thread)."""
     if not sys.platform.startswith("linux") or "torch" in sys.modules or threading.active_count() > 1:
         return False
@@ -277,7 +278,7 @@ def _worth_a_child(scene: Scene) -> bool:
     from .declare.problems import PROBLEMS
     from .spec import SceneError
 
-    if PROBLEMS[scene.problem.type].numpy_loss is None:
+    if PROBLEMS[scene.problem.type].numpy_info is None:
         return False
     try:
         c = checked(scene)
@@ -316,14 +317,14 @@ def simulate_beside(scene: Scene, device: str | None, k: str, meanwhile: Callabl
 
 
 def _problem_info(scene: Scene, device: str | None) -> ProblemInfo:
-    """The functions a view of a cached History calls: the declaration's numpy loss where it has one (no
-    torch), else the built problem's."""
+    """The functions a view of a cached History calls: the declaration's numpy functions where it has
+    them (no torch), else the built problem's."""
     from .declare.problems import PROBLEMS
 
     p = PROBLEMS[scene.problem.type]
-    if p.numpy_loss is not None:
-        loss = p.numpy_loss(dict(scene.problem.options), scene.base_dir, scene.seed, scene.file, scene.train.dtype)
-        return ProblemInfo(type=p.name, param_names=(), loss_fn=loss)
+    if p.numpy_info is not None:
+        fns = p.numpy_info(dict(scene.problem.options), scene.base_dir, scene.seed, scene.file, scene.train.dtype)
+        return ProblemInfo(type=p.name, param_names=(), **fns)
     from .simulator import plan
 
     return plan(scene, device).problem.info()

@@ -56,13 +56,29 @@ class ProblemDef:
     check: Callable[[dict[str, Any], Path], list[tuple[str, str]]] = field(default=lambda values, base_dir: [])
     doc: str = ""
     outline: Callable[..., Outline] | None = None   # (values, base_dir, seed, file) -> Outline, no torch
-    # (values, base_dir, seed, file, dtype) -> the full-data loss [K, P] -> [K] in numpy (the contour's grid
-    # of a cached History without torch); None: only the built problem computes it
-    numpy_loss: Callable[..., Callable[[np.ndarray], np.ndarray]] | None = None
+    # (values, base_dir, seed, file, dtype) -> the functions of ProblemInfo that views call, in numpy, as the
+    # built problem computes them: {"loss_fn": the full-data loss [K, P] -> [K]} and, for a classifier,
+    # "predict" and "accuracy_fn" too (what the views of a cached History call, without torch); None:
+    # only the built problem computes them
+    numpy_info: Callable[..., dict[str, Callable]] | None = None
 
     def build(self, values: dict[str, Any], ctx):
         """The torch Problem (imports its module on first use); `ctx.type` is this problem's name."""
         return lookup(self.builder)(values, replace(ctx, type=self.name))
+
+    def numpy_loss(self, values: dict[str, Any], base_dir: Path, seed: int, file: str = "<scene>",
+                   dtype: str = "float64") -> Callable[[np.ndarray], np.ndarray]:
+        """`numpy_info`'s full-data loss [K, P] -> [K] (the problem must have a `numpy_info`)."""
+        return self.numpy_info(values, base_dir, seed, file, dtype)["loss_fn"]
+
+
+def loss_only(numpy_loss: Callable[..., Callable[[np.ndarray], np.ndarray]]) -> Callable[..., dict[str, Callable]]:
+    """The `numpy_info` of a problem whose views call its loss alone, from `(values, base_dir, seed, file,
+    dtype) -> the full-data loss [K, P] -> [K]`."""
+    def numpy_info(*args, **kw) -> dict[str, Callable]:
+        return {"loss_fn": numpy_loss(*args, **kw)}
+
+    return numpy_info
 
 
 def chunked(f: Callable[[np.ndarray], np.ndarray], dtype: str, chunk: int = 65536) -> Callable:
@@ -95,4 +111,4 @@ def _registry() -> dict[str, ProblemDef]:
 
 PROBLEMS: dict[str, ProblemDef] = _registry()
 
-__all__ = ["Outline", "ProblemDef", "PROBLEMS", "chunked", "finite", "placeholder"]
+__all__ = ["Outline", "ProblemDef", "PROBLEMS", "chunked", "finite", "loss_only", "placeholder"]

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from ...spec import Field
-from . import Outline, ProblemDef, chunked, finite
+from . import Outline, ProblemDef, chunked, finite, loss_only
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _numpy_loss(s: Surface, v, base_dir, seed: int, file: str = "<scene>", dtype
 
 def _definition(s: Surface) -> ProblemDef:
     return ProblemDef(s.name, dict(s.fields), "animopt.problems.classic.build", doc=s.doc,
-                      outline=partial(_outline, s), numpy_loss=partial(_numpy_loss, s))
+                      outline=partial(_outline, s), numpy_info=loss_only(partial(_numpy_loss, s)))
 
 
 CLASSICS = tuple(_definition(s) for s in SURFACES)

@@ -14,7 +14,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from ...spec import REQUIRED, Field
-from . import Outline, ProblemDef, chunked, finite
+from . import Outline, ProblemDef, chunked, finite, loss_only
 
 MAX_LENGTH = 2000        # characters of a formula
 MAX_DEPTH = 64           # nesting of operations
@@ -320,4 +320,4 @@ def _outline(v, base_dir, seed: int, file: str = "<scene>") -> Outline:
 
 EXPRESSION = ProblemDef("expression", FIELDS, "animopt.problems.expression.build", _check,
                         doc="any formula of the parameters, parsed by a whitelist evaluator", outline=_outline,
-                        numpy_loss=_numpy_loss)
+                        numpy_info=loss_only(_numpy_loss))

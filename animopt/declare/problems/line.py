@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import limits
 from ...spec import Field
-from . import Outline, ProblemDef, chunked, finite
+from . import Outline, ProblemDef, chunked, finite, loss_only
 from .data import check_data_source, finite_or_error, least_squares, read_csv_columns
 
 FIELDS = {
@@ -75,4 +75,4 @@ def _numpy_loss(v, base_dir: Path, seed: int, file: str = "<scene>", dtype: str 
 
 
 LINE = ProblemDef("line", FIELDS, "animopt.problems.line.build", _check, doc="y = a*x + b, mean squared error",
-                  outline=_outline, numpy_loss=_numpy_loss)
+                  outline=_outline, numpy_info=loss_only(_numpy_loss))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ...spec import Field, SceneError
-from . import Outline, ProblemDef, chunked, finite, placeholder
+from . import Outline, ProblemDef, chunked, finite, loss_only, placeholder
 from .data import finite_or_error, least_squares, problems_of, read_csv_columns, read_npz_arrays
 
 MAX_VALUES = 100_000_000     # numbers of data a synthetic set may hold
@@ -189,4 +189,4 @@ def _numpy_loss(v, base_dir: Path, seed: int, file: str = "<scene>", dtype: str 
 
 LINEAR = ProblemDef("linear", FIELDS, "animopt.problems.linear.build", _check,
                     doc="Y = X W + B (seed 004), mean squared error over samples and outputs", outline=_outline,
-                    numpy_loss=_numpy_loss)
+                    numpy_info=loss_only(_numpy_loss))

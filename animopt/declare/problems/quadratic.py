@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...spec import Field
-from . import Outline, ProblemDef, chunked, finite
+from . import Outline, ProblemDef, chunked, finite, loss_only
 
 FIELDS = {
     "gammas": Field("numbers", default=(5.0, 1.0), min_length=1, check=finite,
@@ -38,4 +38,4 @@ def _numpy_loss(v, base_dir, seed: int, file: str = "<scene>", dtype: str = "flo
 
 QUADRATIC = ProblemDef("quadratic", FIELDS, "animopt.problems.quadratic.build", _check,
                        doc="L = 1/2 sum gamma_i (w_i - c_i)^2 (seed 004)", outline=_outline,
-                       numpy_loss=_numpy_loss)
+                       numpy_info=loss_only(_numpy_loss))
