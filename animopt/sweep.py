@@ -78,11 +78,12 @@ class Block(NamedTuple):
     batch_size: Any                       # the scene's (a Sweep when batch_size is an axis)
     axes: tuple                           # ((key, values), ...)
     starts: tuple                         # the starting points
-    n: int                                # runs: prod(axis sizes) x starts
+    n: int                                # runs: prod(axis sizes) x starts (fewer in a part of it)
+    first: int = 0                        # a part of the entry's runs (`part`): where in them it starts
 
     def axis_index(self, a: int, j=None) -> np.ndarray:
         """[n] (or at the block positions `j`) the index into axis `a`'s values of each run."""
-        j = np.arange(self.n) if j is None else np.asarray(j)
+        j = self.first + (np.arange(self.n) if j is None else np.asarray(j))
         sizes = [len(v) for _, v in self.axes]
         return np.unravel_index(j // len(self.starts), sizes)[a]
 
@@ -99,22 +100,26 @@ class Block(NamedTuple):
                 except (ValueError, TypeError):
                     return out
         if key == "init":
-            if len(self.starts) <= 1:
-                return self.starts[0]
-            a = _starts_array(self.starts)      # a grid's Points: its own array, no copy when not repeated
-            return a if self.n == len(a) else np.tile(a, (self.n // len(a), 1))
+            return self.starts[0] if len(self.starts) <= 1 else self.start_rows()
         if key == "batch_size":
             return self.batch_size
         if key.startswith("schedule."):
             return self.schedule_options.get(key[9:])
         return self.hparams.get(key)
 
+    def start_rows(self, default=None) -> np.ndarray:
+        """[n, P] each run's start (a grid's Points: its own array, no copy when not repeated)."""
+        a = _starts_array(self.starts, default)
+        if self.first == 0 and self.n % len(a) == 0:
+            return a if self.n == len(a) else np.tile(a, (self.n // len(a), 1))
+        return a[(self.first + np.arange(self.n)) % len(a)]
+
     def swept_keys(self) -> list[str]:
         return [k for k, _ in self.axes] + (["init"] if len(self.starts) > 1 else [])
 
     def run(self, j: int) -> "Run":
         nst = len(self.starts)
-        combo, s = divmod(j, nst)
+        combo, s = divmod(self.first + j, nst)
         sizes = [len(v) for _, v in self.axes]
         pick = [int(i) for i in np.unravel_index(combo, sizes)] if sizes else []
         chosen = {k: vals[i] for (k, vals), i in zip(self.axes, pick)}
@@ -201,6 +206,19 @@ def slices(runs) -> list[slice]:
     return out
 
 
+def part(runs, rows: slice):
+    """The runs in `rows` (a contiguous range) as runs of their own, in order: for `Runs`, its blocks cut
+    at the range's ends (a cut block keeps its place in its entry's grid: `Block.first`)."""
+    if not isinstance(runs, Runs):
+        return runs[rows]
+    blocks = []
+    for b, off in zip(runs.blocks, runs.offsets[:-1].tolist()):
+        lo, hi = max(rows.start - off, 0), min(rows.stop - off, b.n)
+        if lo < hi:
+            blocks.append(b._replace(first=b.first + lo, n=hi - lo))
+    return Runs(blocks)
+
+
 def column(runs, sl: slice, key: str):
     """The values of hyperparameter `key` of the runs in `sl` (one entry's): a list or array of them,
     or the one value when they share it."""
@@ -235,8 +253,7 @@ def batch_groups(runs) -> dict:
 def inits(runs, default) -> np.ndarray:
     """[R, P] float64: each run's start."""
     if isinstance(runs, Runs):
-        return np.concatenate([np.tile(_starts_array(b.starts, default), (b.n // len(b.starts), 1))
-                               for b in runs.blocks])
+        return np.concatenate([b.start_rows(default) for b in runs.blocks])
     return np.array([default if r.init is None else r.init for r in runs], dtype=np.float64)
 
 
