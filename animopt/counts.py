@@ -17,6 +17,7 @@ from .declare.optimizers import OPTIMIZERS
 from .declare.schedules import lr_table
 from .spec import SceneError
 from .sweep import Run, Runs, batch_groups, entries, expand, firsts, hparam_table, labels
+from .teach import buffers_wanted
 
 ITEMSIZE = {"float32": 4, "float64": 8}
 
@@ -79,17 +80,30 @@ def _updates(scene, n: int | None, runs: list[Run]) -> tuple[list[int], dict]:
 
 
 def _check_memory(scene, n: int | None, runs: list[Run], steps: int, P: int) -> None:
-    """The simulation's memory estimate against the budget (animopt.record)."""
-    if n is not None:                # minibatch indices: shared when every run has one batch size
-        sizes = {min(bs or n, n) for bs in batch_groups(runs)}
-        batch, shared = max(sizes), len(sizes) == 1
-    else:
-        batch, shared = 0, True
+    """The simulation's memory estimate against the budget (animopt.record): the History and one chunk."""
+    sizes = _batch_sizes(n, runs)
+    batch, shared = (max(sizes), len(sizes) == 1) if n is not None else (0, True)   # indices: shared?
     dtype = scene.train.dtype
     detail = record.wants_steps_detail(scene, steps, len(runs), P)
     every = record.wants_params(scene, steps, len(runs), P)      # else the first and the last step only
-    record.check_fits(record.estimate_bytes(steps, len(runs), P, ITEMSIZE[dtype], detail, batch, shared, every),
-                      scene.file, steps, len(runs), P, dtype, detail)
+    work = run_work(scene, n, runs, steps, P, sizes)
+    record.check_fits(record.estimate_bytes(steps, len(runs), P, ITEMSIZE[dtype], detail, batch, shared, every,
+                                            work), scene.file, steps, len(runs), P, dtype, detail)
+
+
+def _batch_sizes(n: int | None, runs) -> set[int]:
+    """The runs' minibatch sizes (the full batch as n); {1} for a problem without data."""
+    return {min(bs or n, n) for bs in batch_groups(runs)} if n is not None else {1}
+
+
+def run_work(scene, n: int | None, runs, steps: int, P: int, sizes: set[int] | None = None) -> int:
+    """One run's working set in the loop (animopt.record.run_work_bytes) in this scene: what its views
+    record, the data points of a step (the largest minibatch; 1 for a problem without data)."""
+    R = len(runs)
+    rows = max(sizes if sizes is not None else _batch_sizes(n, runs))
+    detail, every = record.wants_steps_detail(scene, steps, R, P), record.wants_params(scene, steps, R, P)
+    return record.run_work_bytes(steps, P, ITEMSIZE[scene.train.dtype], detail, every,
+                                 len(buffers_wanted(scene.render)), rows)
 
 
 def with_twins(runs: list[Run]) -> tuple[list[Run], dict[int, int]]:

@@ -13,6 +13,13 @@ the Python API's History has its gradients), and what is drawn past that.
 The budget: `$ANIMOPT_MEMORY_MB`, else 60% of the machine's physical memory. A scene whose simulation
 would hold more is refused at validation (`animopt validate`, before render) with the estimate and what
 to change, instead of being killed by the kernel halfway.
+
+Chunks: the loop steps the runs in contiguous chunks when their working set (`run_work_bytes` a run: the
+loop's vectors, the problem's temporaries, what it records before it goes into the History) is more than
+CHUNK_SHARE of the budget; each chunk is simulated on its own and written into the one History, so the
+simulation holds the History and one chunk's working set (what `estimate_bytes` counts). Every run is
+independent of the others, so a chunked History is the unchunked one to the bit (animopt.simulator.chunks).
+`$ANIMOPT_CHUNK_RUNS` sets the most runs a chunk may hold instead (tests, or a machine whose memory is shared).
 """
 from __future__ import annotations
 
@@ -20,6 +27,11 @@ import os
 
 RUN_BYTES = 100              # each run: its swept values as array columns (sweep.Runs: no object a run)
 AUTO_VALUES = 10_000_000     # steps x runs x parameters under which "auto" records everything (80 MB as float64)
+CHUNK_SHARE = 0.25           # of the budget: the most the runs of one chunk may hold while the loop steps them
+LOOP_VECTORS = 16            # [P] vectors a run holds in the loop: parameters, new parameters, gradient, noise,
+                             # update, optimizer state (Adam 2, schedule-free 3, Prodigy 5 and its scalars)
+PROBLEM_COPIES = 4           # the problem's temporaries a data point of a run: inputs gathered, activations,
+                             # their gradients (at most P values a point: every unit of a layer has a weight)
 
 # views that read only the parameters and the loss (and the learning rate, the hyperparameters)
 PARAMS_AND_LOSS = ("fit_line", "loss", "lr", "contour", "surface", "params", "ema", "heatmap", "landscape",
@@ -81,13 +93,35 @@ def budget_bytes() -> int:
         return 4 << 30
 
 
+def run_work_bytes(steps: int, params: int, itemsize: int, detail: bool, params_all: bool = True,
+                   buffers: int = 0, rows: int = 1) -> int:
+    """The memory one run takes while the loop steps it (its share of a chunk's working set): LOOP_VECTORS
+    vectors of its parameters, the problem's temporaries for the `rows` data points of a step (the
+    minibatch, all the data for a full batch, 1 for an analytic problem: PROBLEM_COPIES x rows x P), and
+    what it records while it steps (parameters as `wants_params`, loss, gradients and updates when
+    `detail`, `buffers` optimizer buffers) twice: the tensors, and their copy into the History."""
+    S1 = steps + 1
+    recorded = (S1 if params_all else 2) * params + S1 + (2 * detail + buffers) * steps * params
+    return itemsize * (LOOP_VECTORS * params + PROBLEM_COPIES * max(1, rows) * params + 2 * recorded)
+
+
+def chunk_runs(work: int) -> int:
+    """The most runs one chunk steps at once, for runs of `work` bytes each (`run_work_bytes`):
+    `$ANIMOPT_CHUNK_RUNS`, else as many as CHUNK_SHARE of the budget holds (at least one)."""
+    env = os.environ.get("ANIMOPT_CHUNK_RUNS")
+    if env:
+        return max(1, int(env))
+    return max(1, int(CHUNK_SHARE * budget_bytes()) // max(1, work))
+
+
 def estimate_bytes(steps: int, runs: int, params: int, itemsize: int, detail: bool, batch: int = 0,
-                   shared_batches: bool = True, params_all: bool = True) -> dict[str, int]:
+                   shared_batches: bool = True, params_all: bool = True, work: int = 0) -> dict[str, int]:
     """The memory a simulation holds at its peak, by part: each run's Python objects, the recorded parameters
     in the simulation's dtype (at every step, or at the first and the last only when not `params_all`: the
     views draw the loss alone, see `wants_params`), the gradients and updates when `detail`, the loss (kept in
     the dtype, returned as float64 up to AUTO_VALUES values), the learning-rate table (float64, and a copy in
-    the dtype), and the minibatch indices when each run has its own ([steps, runs, batch] int64)."""
+    the dtype), the minibatch indices when each run has its own ([steps, runs, batch] int64), and the working
+    set of one chunk of runs of `work` bytes each (`run_work_bytes`, `chunk_runs`)."""
     S1 = steps + 1
     parts = {
         "runs": runs * RUN_BYTES,
@@ -99,6 +133,8 @@ def estimate_bytes(steps: int, runs: int, params: int, itemsize: int, detail: bo
         parts["grads and updates"] = 2 * steps * runs * params * itemsize
     if batch and not shared_batches:
         parts["minibatch indices"] = steps * runs * batch * (8 + itemsize)
+    if work:
+        parts["working set"] = min(runs, chunk_runs(work)) * work
     return parts
 
 
