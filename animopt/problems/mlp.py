@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 
 from ..declare.problems.mlp import classes, layer_shapes, load_data, make_dataset, matrices, param_names
+from ..declare.problems.nets import CHUNK_VALUES  # hidden activations held at once (numpy's too)
 from .base import BuildCtx, Problem, class_loss, window_around
 
 __all__ = ["MLP", "build", "layer_shapes", "load_data", "make_dataset", "param_names", "torch_init"]
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "gelu": F.gelu, "sigmoid": torch.sigmoid}
 IN_PLACE = {"relu": torch.relu_, "tanh": torch.tanh_, "gelu": F.gelu, "sigmoid": torch.sigmoid_}
-CHUNK_VALUES = 1 << 20      # hidden activations held at once when many parameter sets are evaluated
 
 
 # ------------------------------------------------------------------------------------------ network

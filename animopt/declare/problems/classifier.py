@@ -95,6 +95,14 @@ def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
                    data=data, matrices=((0, features, K),), classifier=True)
 
 
+def _numpy_info(v, base_dir: Path, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    """The layer's loss, scores and accuracy in numpy (nets.py), on the data the torch problem trains on."""
+    from .nets import class_functions, linear_forward
+
+    X, y, K = load(v, base_dir, file)
+    return class_functions(linear_forward(X.shape[1], K), X, y, K, v["loss"], dtype, (X.shape[1] + 1) * K, K)
+
+
 CLASSIFIER = ProblemDef("classifier", FIELDS, "animopt.problems.classifier.build", _check,
                         doc="a single linear layer on the 8x8 digits (seed 000): mse on one-hot, or cross-entropy",
-                        outline=_outline)
+                        outline=_outline, numpy_info=_numpy_info)

@@ -11,7 +11,7 @@ from . import Outline, ProblemDef, finite
 from .data import problems_of, read_csv_columns
 
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "csv")
-ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid")     # animopt/problems/mlp.py computes each
+ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid")     # problems/mlp.py computes each, nets.py in numpy
 MAX_PARAMS = 1_000_000
 MAX_POINTS = 100_000
 
@@ -158,6 +158,17 @@ def _outline(v, base_dir: Path, seed: int, file: str = "<scene>") -> Outline:
                    matrices=matrices(shapes), classifier=True)
 
 
+def _numpy_info(v, base_dir: Path, seed: int, file: str = "<scene>", dtype: str = "float64"):
+    """The network's loss, scores and accuracy in numpy (nets.py), on the data the torch problem trains on."""
+    from .nets import class_functions, mlp_forward
+
+    X, y = load_data(v, seed, base_dir, file)
+    K = classes(v, y, file)
+    shapes = layer_shapes(X.shape[1], v["hidden"], K)
+    return class_functions(mlp_forward(shapes, v["activation"]), X, y, K, v["loss"], dtype,
+                           sum((i + 1) * o for o, i in shapes), max(o for o, _ in shapes))
+
+
 MLP_DEF = ProblemDef("mlp", FIELDS, "animopt.problems.mlp.build", _check, outline=_outline,
                      doc="a small network (nn.Linear layers and activations) classifying 2-D points: moons, "
-                         "circles, spirals, xor, blobs or a CSV file")
+                         "circles, spirals, xor, blobs or a CSV file", numpy_info=_numpy_info)
