@@ -11,11 +11,13 @@ the dots, the star, the crosses and the colours past the colour bar.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.colors import LogNorm
 from matplotlib.cm import ScalarMappable
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from ..declare.views.sweeps import fmt_value
+from ..glyphs import add_text
 from .base import View
 
 
@@ -142,18 +144,14 @@ class Heatmap(View):
         for a, log, vals, axis in ((ax, self.xlog, self.xs, "x"), (ax, self.ylog, self.ys, "y")):
             (a.set_xscale if axis == "x" else a.set_yscale)("log" if log else "linear")
         if self.image:      # one image a frame: cells evenly spaced on their (log or linear) axes
-            # drawn in axes coordinates (an affine transform even on log axes), as an RGBA image of the
-            # axes' own pixel size made from the cells once a step (_pixels): no per-frame colour mapping
-            # or resampling of a million cells
-            self._cmap = cmap
-            self._px = None                   # (rows, cols): the cell under each pixel, after the layout
+            # an RGBA image of the axes' own pixel size made from the cells once a step (_pixels: the
+            # cell under each pixel through the colour map's bytes), drawn 1:1 at the axes' corner: no
+            # colour mapping or resampling of a million cells, nor of the image, a frame
+            self._lut = colour_table(cmap)
+            self._px = None                   # [H, W] the cell under each pixel, after the layout
             self._rgba = (None, None)         # (step, [H, W, 4] uint8) of the last frame drawn
-            from matplotlib.image import AxesImage
-
-            self.mesh = AxesImage(ax, origin="lower", extent=(0, 1, 0, 1), transform=ax.transAxes,
-                                  interpolation="nearest", resample=False)
-            self.mesh.set_data(np.zeros((1, 1, 4), dtype=np.uint8))
-            ax.add_image(self.mesh)            # (not imshow: its extent would be data limits on log axes)
+            self.mesh = AxesPixels(ax)
+            ax.add_artist(self.mesh)
         else:
             self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
                                       norm=self.norm, shading="flat", edgecolors=th.background,
@@ -212,10 +210,12 @@ class Heatmap(View):
             self._summaries(np.unique(np.asarray(ctx.frame_steps, dtype=np.int64)))
         # the best cell above the lower panel; how many cells diverged beside it, under the colour bar
         small = th.font_size - 3
-        self.best_text = bx.text(1.0, 1.04, "", transform=bx.transAxes, ha="right", va="bottom",
-                                 fontsize=small, color=th.foreground)
-        self.div_count = bx.text(1.0 + (gap + bar) / (1.0 - gap - bar - room), 1.0, "", transform=bx.transAxes,
-                                 ha="left", va="top", fontsize=small, color=th.foreground, linespacing=1.3)
+        # (new strings every frame: drawn from cached glyphs, the same pixels as plain text)
+        self.best_text = add_text(bx, 1.0, 1.04, "", transform=bx.transAxes, ha="right", va="bottom",
+                                  fontsize=small, color=th.foreground)
+        self.div_count = add_text(bx, 1.0 + (gap + bar) / (1.0 - gap - bar - room), 1.0, "",
+                                  transform=bx.transAxes, ha="left", va="top", fontsize=small,
+                                  color=th.foreground, linespacing=1.3)
         self._key(bx, cmap, line_c)
         return [self.mesh, self.best_line, self.tie_marks, self.best_star, self.div_marks,
                 *self.div_text.values(), self.best_curve, self.best_text, self.div_count]
@@ -270,7 +270,7 @@ class Heatmap(View):
             order[self.cell_of] = runs
             if len(runs) == loss.shape[1] and (order == np.arange(n_cells)).all():
                 return loss                    # already in cell order (a full grid sweep): no copy
-            return loss[:, order]
+            return np.take(loss, order, axis=1)      # (C order: loss[:, order] would stride each step's row)
         out = np.empty((loss.shape[0], n_cells), dtype=np.result_type(loss.dtype, np.float32))
         for t in range(loss.shape[0]):
             lt = loss[t, runs]
@@ -289,11 +289,11 @@ class Heatmap(View):
 
     def after_layout(self) -> None:
         if self.image:                        # the cell under the centre of each pixel of the axes
-            box = self.ax.get_window_extent()
-            W, H = max(int(round(box.width)), 1), max(int(round(box.height)), 1)
+            _, (fx, fy) = self.mesh.grid()
             nx, ny = len(self.xs), len(self.ys)
-            self._px = (np.minimum(((np.arange(H) + 0.5) * ny / H).astype(np.int64), ny - 1),
-                        np.minimum(((np.arange(W) + 0.5) * nx / W).astype(np.int64), nx - 1))
+            rows = np.clip((fy * ny).astype(np.int64), 0, ny - 1)
+            cols = np.clip((fx * nx).astype(np.int64), 0, nx - 1)
+            self._px = rows[:, None] * nx + cols[None, :]
             self._rgba = (None, None)
 
     def _pixels(self, step: int) -> np.ndarray:
@@ -303,12 +303,9 @@ class Heatmap(View):
             return self._rgba[1]
         if self._px is None:
             self.after_layout()
-        rows, cols = self._px
-        v = self._frame_values(step)[rows[:, None], cols[None, :]].astype(np.float64)
-        with np.errstate(all="ignore"):
-            lo, hi = np.log(self.vmin), np.log(self.vmax)
-            x = np.where(np.isfinite(v) & (v > 0), (np.log(v) - lo) / (hi - lo), np.nan)
-        rgba = self._cmap(x, bytes=True)
+        v = np.take(self.cells[min(step, self.cells.shape[0] - 1)], self._px)
+        idx = colour_index(v, self.vmin, self.vmax, len(self._lut) - 3)
+        rgba = self._lut.take(idx).view(np.uint8).reshape(*v.shape, 4)
         self._rgba = (step, rgba)
         return rgba
 
@@ -420,6 +417,62 @@ def best_path(xs, ys, best_row, clear, xlog: bool = False, ylog: bool = False):
     with np.errstate(invalid="ignore"):
         py[1::2] = np.where(join, mid(y[:-1], y[1:], ylog), np.nan)
     return px, py
+
+
+def colour_table(cmap) -> np.ndarray:
+    """[N + 3] uint32: the colour map's RGBA bytes (as `cmap(x, bytes=True)`) for its under colour, its N
+    colours, its over colour and its bad colour, in that order (see colour_index)."""
+    n = cmap.N
+    x = np.r_[-0.5, (np.arange(n) + 0.5) / n, 2.0, np.nan]
+    return np.ascontiguousarray(cmap(x, bytes=True)).view(np.uint32).ravel()
+
+
+def colour_index(v: np.ndarray, vmin: float, vmax: float, n: int) -> np.ndarray:
+    """Where each value's colour is in colour_table on a log scale from vmin to vmax: the same colour as
+    `cmap(LogNorm(vmin, vmax)(v), bytes=True)` (the map's bad colour for NaN, infinite and non-positive
+    values, its over colour past vmax, its top colour at vmax itself)."""
+    v = np.asarray(v, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        lo, hi = np.log(vmin), np.log(vmax)
+        t = (np.log(v) - lo) / (hi - lo)
+        t *= n
+        over = t > n
+        np.clip(t, -1, n - 1, out=t)          # under -> [-1, 0), vmax itself -> n - 1, as the colour map
+        t[over] = n
+        t[~((v > 0) & (v < np.inf))] = n + 1
+        t += 1                                  # >= 0: the cast truncates to the floor
+    return t.astype(np.intp)
+
+
+class AxesPixels(Artist):
+    """An RGBA image of the pixels whose centres are in its axes (rows from the bottom), drawn 1:1 at the
+    first of them: nothing resampled. `grid()` says which pixels and where their centres are."""
+
+    def __init__(self, ax):
+        super().__init__()
+        self.axes = ax
+        self.rgba = None
+
+    def grid(self) -> tuple[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        """((x, y) of the lower-left pixel, ([W] x, [H] y) of the pixels' centres as axes fractions)."""
+        box = self.axes.bbox
+        x0, x1 = int(np.ceil(box.x0 - 0.5)), int(np.ceil(box.x1 - 0.5))
+        y0, y1 = int(np.ceil(box.y0 - 0.5)), int(np.ceil(box.y1 - 0.5))
+        fx = (np.arange(x0, max(x1, x0 + 1)) + 0.5 - box.x0) / max(box.width, 1e-9)
+        fy = (np.arange(y0, max(y1, y0 + 1)) + 0.5 - box.y0) / max(box.height, 1e-9)
+        return (x0, y0), (fx, fy)
+
+    def set_data(self, rgba: np.ndarray) -> None:
+        self.rgba = rgba
+
+    def draw(self, renderer) -> None:
+        if self.rgba is None or not self.get_visible():
+            return
+        (x, y), _ = self.grid()
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(self.axes.bbox)
+        renderer.draw_image(gc, x, y, self.rgba)
+        gc.restore()
 
 
 def _outline():
