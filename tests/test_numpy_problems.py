@@ -236,8 +236,14 @@ def _cli(*args) -> str:
     return r.output
 
 
-def _pixels(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))
+def _assert_same_frame(path: Path, expected: Path) -> None:
+    """The same pixels, but for the last bits of a sum: numpy's and torch's products add in their own
+    order, and a contour edge through a flat basin may then move one level of antialiasing at a few
+    pixels (scenes/digits_landscape.toml: 14 of 921,600 pixels, by 1/255)."""
+    a, b = (np.asarray(Image.open(f)).astype(int) for f in (path, expected))
+    assert a.shape == b.shape, (a.shape, b.shape)
+    d = np.abs(a - b).max(-1)
+    assert d.max() <= 2 and (d > 0).mean() <= 1e-3, f"{path.name}: {(d > 0).sum()} pixels differ, by up to {d.max()}"
 
 
 @pytest.mark.parametrize("text", [MLP_SCENE, LANDSCAPE_SCENE, GELU_SCENE], ids=["mlp", "classifier", "mlp-gelu"])
@@ -268,4 +274,4 @@ def test_a_cached_classifier_render_never_imports_torch(tmp_path, cache_dir, tex
     _cli("render", str(scene), "-o", str(fresh), "-q", "--no-cache")
     _cli("still", str(scene), "-o", str(fresh / "mid.png"), "--step", "7", "--no-cache")
     for name in ("s.png", "mid.png"):
-        np.testing.assert_array_equal(_pixels(tmp_path / "cached" / name), _pixels(fresh / name), err_msg=name)
+        _assert_same_frame(tmp_path / "cached" / name, fresh / name)
