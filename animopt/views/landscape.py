@@ -19,6 +19,7 @@ from matplotlib.colors import BoundaryNorm, to_rgba
 from matplotlib.lines import Line2D
 
 from ..declare.views.common import run_index
+from ..threads import one_blas_thread
 from .base import (View, decimate, diverged_note, legend, run_limits, show_diverged)
 from .contour import MAX_GRID_COST, contour_levels, eval_loss
 
@@ -104,7 +105,8 @@ def make_plane(h, kind: str, center, seed: int = 0) -> Plane:
         pts = h.params[keep].reshape(-1, P)
         pts = pts[np.isfinite(pts).all(1)]
         X = pts - pts.mean(0)
-        _, s, Vt = np.linalg.svd(X, full_matrices=False)
+        with one_blas_thread():
+            _, s, Vt = np.linalg.svd(X, full_matrices=False)
         total = float((s ** 2).sum())
         D = np.zeros((2, P))
         n = min(2, len(s))

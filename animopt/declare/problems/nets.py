@@ -5,59 +5,15 @@ call, without torch. Evaluated a few parameter sets at a time (at most CHUNK_VAL
 activations at once), in the scene's dtype; numbers come back in float64."""
 from __future__ import annotations
 
-import ctypes
 import math
-from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
 
+from ...threads import one_blas_thread
+
 CHUNK_VALUES = 1 << 20      # hidden activations held at once when many parameter sets are evaluated
 
-
-# ------------------------------------------------------------------------------------------ BLAS threads
-
-_BLAS: list | None = None   # (get, set) of the threads of each OpenBLAS this process has loaded
-
-
-def _openblas() -> list:
-    """numpy's OpenBLAS thread controls, found among the process's loaded libraries (Linux's
-    /proc/self/maps; the names of numpy's wheels and of a system OpenBLAS); none elsewhere."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = []
-        try:
-            with open("/proc/self/maps") as f:
-                paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line})
-        except OSError:
-            paths = []
-        for path in paths:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for name in ("scipy_openblas_{}_num_threads64_", "openblas_{}_num_threads64_", "openblas_{}_num_threads"):
-                get, put = (getattr(lib, name.format(w), None) for w in ("get", "set"))
-                if get is not None and put is not None:
-                    get.restype, put.argtypes, put.restype = ctypes.c_int, [ctypes.c_int], None
-                    _BLAS.append((get, put))
-                    break
-    return _BLAS
-
-
-@contextmanager
-def one_blas_thread():
-    """One BLAS thread for the views' evaluations, as torch's (animopt/problems/mlp.py one_thread): on a
-    busy machine a second thread only contends (a 200 x 200 boundary 5-20x slower, a landscape up to 30x
-    in the worst case), and these products are small."""
-    saved = [(put, n) for get, put in _openblas() if (n := get()) > 1]
-    for put, _ in saved:
-        put(1)
-    try:
-        yield
-    finally:
-        for put, n in saved:
-            put(n)
 
 # ------------------------------------------------------------------------------------------ erf
 
