@@ -186,20 +186,24 @@ def simulate(scene, output, device, sets, all_steps=False):
     from dataclasses import replace
 
     from .renderer import timeline
-    from .simulator import simulate as _simulate
+    from .simulator import chunks, plan, simulate as _simulate
 
     if Path(output).suffix.lower() not in (".npz", ".csv"):
         raise BadInput(f"-o {output}: expected a file name ending in .npz or .csv")
     sc = _load(scene, tuple(sets) + (('train.record="all"',) if all_steps else ()))
     try:
-        h = _simulate(sc, device=device)
+        p = plan(sc, device)
+        h = _simulate(p)
     except SceneError as e:
         raise BadInput(str(e)) from None
     h = replace(h, frame_steps=timeline(sc, h))
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     h.save(output)
+    parts = chunks(p)                   # the runs simulated a chunk at a time (animopt.record: memory)
     click.echo(f"{output}: {h.runs} runs x {h.steps} steps x {len(h.param_names)} parameters"
-               + "".join(f", {n} {word}" for n, word in state_counts(h) if n))
+               + "".join(f", {n} {word}" for n, word in state_counts(h) if n)
+               + (f", in {len(parts)} chunks of up to {max(c.stop - c.start for c in parts):,} runs"
+                  if len(parts) > 1 else ""))
 
 
 @main.command()

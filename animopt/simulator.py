@@ -12,17 +12,27 @@ import numpy as np
 import torch
 
 from . import record
-from .counts import count, lr_tables, outline, with_twins  # noqa: F401  (outline, with_twins: the simulator's names)
+from .counts import count, lr_tables, run_work
+from .counts import outline, with_twins  # noqa: F401  (the simulator's names)
 from .history import History
 from .optim import OPTIMIZERS, Ctx
 from .problems import PROBLEMS, BuildCtx, Problem
 from .scene import Scene
 from .spec import SceneError, Sweep
 from . import tune
-from .sweep import Run, batch_groups, column, entries, hparam_table, inits, labels as run_labels, slices
+from .sweep import Run, batch_groups, column, entries, hparam_table, inits, labels as run_labels, part, slices
 from .teach import buffers_wanted
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# runs: the runs are cut into chunks (`chunks`) at multiples of this many from the first run and from their
+# optimizer entry's first run, so that each kernel meets a run's numbers where it meets them when every run
+# is stepped at once: elementwise ones in the same place of their vector loop (the vectorized body or the
+# scalar tail, whose roundings may differ: lerp, exp), matrix products in the same place of their blocks
+# of rows and columns (a multiple of 3 x 32: MKL's blocks of 24 or 48 columns, 16 or 32 lanes)
+CHUNK_ALIGN = 96
+# rules whose entries are not cut into chunks: L-BFGS evaluates the runs of its entry still searching
+# together (`Ctx.evaluate`), so a run's evaluation would meet other runs in a chunk
+UNCUT = ("lbfgs",)
 _NP = {torch.float32: np.float32, torch.float64: np.float64}
 
 
@@ -196,9 +206,9 @@ def _cpu_threads(p: Plan):
 
 @dataclass
 class _Sim:
-    """A simulation under way: what `_start` decides, what `_loop` fills in, what `_finish` reads."""
+    """A simulation under way: what `_start` decides, what `_loop` fills in, what `_records` hands on."""
 
-    p: Plan
+    p: Plan                         # the plan of these runs alone (a chunk: `_part`)
     lr_np: np.ndarray               # [S, R] (zero-stride rows for constant schedules)
     lr_const: bool
     lr: torch.Tensor                # [R, 1] or [S, R, 1]
@@ -209,7 +219,8 @@ class _Sim:
     full: list                      # per group: the rule reads Ctx.loss / Ctx.evaluate (zoo rules)
     idx: torch.Tensor | None
     w: torch.Tensor | None
-    batch_keep: np.ndarray | None
+    rows: slice                     # these runs' place among the plan's (a chunk, or all of them)
+    all_runs: int                   # the plan's runs
     gen: torch.Generator | None
     noise_block: int
     keep: bool
@@ -230,18 +241,64 @@ class _Sim:
 
 
 def _simulate(p: Plan) -> History:
-    """Plan the tensors, step every run, and turn the recorded tensors into a History."""
-    s = _start(p)
+    """Plan the tensors, step the runs chunk by chunk (`chunks`), gather what they recorded, and make the
+    History of all of them."""
+    if p.lr is None:
+        p = replace(p, lr=lr_tables(p))
+    batches = _batches(p)                 # one table for every chunk
+    out: dict = {}
+    for rows in chunks(p):
+        _gather(out, _chunk(p, batches, rows), rows, len(p.runs))
+    return _finish(p, out, batches[2])
+
+
+def chunks(p: Plan) -> list[slice]:
+    """The runs in contiguous chunks of at most `record.chunk_runs` runs (by a run's working set,
+    animopt.record) where the cuts allow: a cut is at a multiple of CHUNK_ALIGN runs from the first run and
+    from its optimizer entry's first run, and CHUNK_ALIGN runs at least from the last; not inside an entry of
+    UNCUT. One chunk when the views draw optimizer buffers: a rule reports a buffer only when a run of its
+    entry has one (SGD with momentum 0 alone reports none), so a chunk's could differ."""
+    R = len(p.runs)
+    n = record.chunk_runs(run_work(p.scene, p.problem.n, p.runs, p.steps, len(p.problem.param_names)))
+    if n >= R or buffers_wanted(p.scene.render):
+        return [slice(0, R)]
+    groups = slices(p.runs)
+    starts = np.array([sl.start for sl in groups])
+    whole = np.array([p.runs[sl.start].type in UNCUT for sl in groups])
+    cuts = np.arange(CHUNK_ALIGN, R - CHUNK_ALIGN + 1, CHUNK_ALIGN)
+    g = np.searchsorted(starts, cuts, side="right") - 1         # the entry each cut falls in
+    cuts = cuts[((cuts - starts[g]) % CHUNK_ALIGN == 0) & (~whole[g] | (cuts == starts[g]))].tolist()
+    edges = [0]
+    for c, after in zip(cuts, cuts[1:] + [R]):
+        if after - edges[-1] > n:           # going on to the next cut would pass n runs: cut here
+            edges.append(c)
+    edges.append(R)
+    return [slice(a, b) for a, b in zip(edges, edges[1:])]
+
+
+def _chunk(p: Plan, batches: tuple, rows: slice) -> dict:
+    """The records of the runs `rows`, simulated on their own (the rest of their tensors freed on return)."""
+    s = _start(p, batches, rows)
     _loop(s)
-    return _finish(s)
+    return _records(s)
 
 
-def _start(p: Plan) -> _Sim:
-    """The learning rates, the optimizer groups, the minibatches and the record tensors, before step 0."""
+def _part(p: Plan, rows: slice) -> Plan:
+    """The plan of the runs `rows` alone: their runs, updates and learning rates (the twins' labels and
+    the tuning read the whole History)."""
+    if rows == slice(0, len(p.runs)):
+        return p
+    return replace(p, runs=part(p.runs, rows), run_steps=p.run_steps[rows], lr=p.lr[:, rows], twins={})
+
+
+def _start(whole: Plan, batches: tuple, rows: slice) -> _Sim:
+    """The learning rates, the optimizer groups, the minibatches and the record tensors of the plan's runs
+    `rows` (what to record and the noise: as for all the plan's runs), before step 0."""
+    p = _part(whole, rows)
     sc, prob, runs, S = p.scene, p.problem, p.runs, p.steps
     dev, dt = p.device, p.dtype
-    R, P = len(runs), len(prob.param_names)
-    lr_np = p.lr if p.lr is not None else lr_tables(p)
+    R, P, all_runs = len(runs), len(prob.param_names), len(whole.runs)
+    lr_np = p.lr
     # one rate a run for the whole simulation (constant schedules: a zero-stride table), else [S, R, 1]
     lr_const = lr_np.strides[0] == 0
     lr = torch.as_tensor(np.array(lr_np[0]) if lr_const else lr_np, dtype=dt, device=dev).unsqueeze(-1)
@@ -249,21 +306,22 @@ def _start(p: Plan) -> _Sim:
     all_active = bool((p.run_steps >= S).all())
     x0 = torch.as_tensor(inits(runs, tuple(prob.default_init)), dtype=dt, device=dev)
     groups, full = _groups(p, x0)
-    idx, w, batch_keep = _batches(p)
+    idx, w = (None, None) if batches[0] is None else (batches[0][:, rows], batches[1][:, rows])
     # every run's parameters at every step unless the views draw only the loss (animopt.record.wants_params):
     # then the first and the last step's alone, and the loss of each step computed in the loop
-    keep = record.wants_params(sc, S, R, P)
+    keep = record.wants_params(sc, S, all_runs, P)
     # gradients and updates of every step only when a view draws them or record = "all" (animopt.record)
-    detail = record.wants_steps_detail(sc, S, R, P)
+    detail = record.wants_steps_detail(sc, S, all_runs, P)
     # the optimizer buffers the views draw (state arrows, the update view), only when they ask
     H_buf = {b: torch.full((S, R, P), math.nan, dtype=dt, device=dev) for b in buffers_wanted(sc.render)}
     s = _Sim(
         p=p, lr_np=lr_np, lr_const=lr_const, lr=lr, all_active=all_active,
         run_steps_t=None if all_active else torch.as_tensor(p.run_steps, device=dev),
-        x0=x0, groups=groups, full=full, idx=idx, w=w, batch_keep=batch_keep,
-        # drawn on the CPU from the scene's seed, in blocks of steps, so every device sees the same noise
+        x0=x0, groups=groups, full=full, idx=idx, w=w, rows=rows, all_runs=all_runs,
+        # drawn on the CPU from the scene's seed, in blocks of steps of every run (a chunk takes its runs'
+        # part), so every device and every chunk sees the same noise
         gen=torch.Generator().manual_seed(sc.seed) if sc.train.grad_noise > 0 else None,
-        noise_block=max(1, min(S, (1 << 22) // max(1, R * P))), keep=keep, detail=detail,
+        noise_block=max(1, min(S, (1 << 22) // max(1, all_runs * P))), keep=keep, detail=detail,
         H_params=torch.empty((S + 1, R, P), dtype=dt, device=dev) if keep else None,
         H_grads=torch.empty((S, R, P), dtype=dt, device=dev) if detail else None,
         H_upd=torch.empty((S, R, P), dtype=dt, device=dev) if detail else None,
@@ -333,7 +391,7 @@ def _evaluator(s: _Sim, t: int, start: int):
 def _loop(s: _Sim) -> None:
     """Every update of every run: gradient (and noise), the rules' updates, divergence, the records."""
     sc, S = s.p.scene, s.p.steps
-    R, P = len(s.p.runs), len(s.p.problem.param_names)
+    P = len(s.p.problem.param_names)
     noise = sc.train.grad_noise
     thr = sc.train.divergence_threshold
     on_cpu = s.p.device.type == "cpu"     # where a per-step check costs no device sync
@@ -342,7 +400,8 @@ def _loop(s: _Sim) -> None:
         L, g = _loss_grad(s, t, x)
         if s.gen is not None:
             if t % s.noise_block == 0:
-                eps = torch.randn((s.noise_block, R, P), generator=s.gen, dtype=s.p.dtype).to(s.p.device)
+                eps = torch.randn((s.noise_block, s.all_runs, P), generator=s.gen, dtype=s.p.dtype)
+                eps = eps[:, s.rows].to(s.p.device)
             g = g + noise * eps[t % s.noise_block]
         ctx_lr = s.lr if s.lr_const else s.lr[t]
         u, nexts = _updates(s, t, x, L, g, ctx_lr)
@@ -431,68 +490,102 @@ def _advance(s: _Sim, t: int, x, x_new, L, g, u, thr: float, on_cpu: bool) -> to
     return x
 
 
-def _finish(s: _Sim) -> History:
-    """The recorded tensors as a History: NaN past each run's divergence, the averaged iterates, epochs."""
-    p, prob = s.p, s.p.problem
-    S, R, P = p.steps, len(p.runs), len(prob.param_names)
-    params, ends, loss = _params_loss(s)
-    if s.detail:
-        grads, updates = s.H_grads.cpu().numpy(), s.H_upd.cpu().numpy()
+def _records(s: _Sim) -> dict:
+    """What the loop recorded, by name (tensors): the parameters of every step (or of the first and the last),
+    the loop's losses, the gradients, updates, buffers, iterates and evaluations, the step each run diverged
+    at as the loop saw it, and (full batch, the ends alone) the points where the runs diverged."""
+    rec = {"diverged": s.diverged, "has_iter": torch.from_numpy(s.has_iter)}
+    if s.keep:
+        rec["params"] = s.H_params
+    else:
+        rec["params_ends"] = torch.stack([s.x0, s.last])
+    named = {"loss": s.H_loss, "div_pt": s.div_pt, "grads": s.H_grads, "updates": s.H_upd, "iterate": s.H_iter,
+             "evals": s.H_evals, **s.H_buf}
+    rec.update({k: v for k, v in named.items() if v is not None})
+    return rec
+
+
+def _gather(out: dict, rec: dict, rows: slice, R: int) -> None:
+    """A chunk's records (`_records`) written into tensors of all `R` runs on the CPU, each made at the first
+    chunk that has it (iterates and evaluations: where a chunk's rules give none, `_finish` reads the
+    parameters, and evaluations are 1)."""
+    if rows == slice(0, R):                 # one chunk: its tensors are all the runs'
+        out.update(rec)
+        return
+    for k, t in rec.items():
+        at = (rows,) if k in ("diverged", "has_iter", "div_pt") else (slice(None), rows)
+        if k not in out:
+            shape = t.shape[:len(at) - 1] + (R,) + t.shape[len(at):]
+            out[k] = (torch.ones if k == "evals" else torch.empty)(shape, dtype=t.dtype)
+        out[k][at] = t
+
+
+def _finish(p: Plan, rec: dict, batch_keep: np.ndarray | None) -> History:
+    """The History of all the plan's runs from their records (`_gather`): the full-data loss, NaN past each
+    run's divergence, the averaged iterates, the learning rates, the labels, the swept values, the epochs."""
+    prob, S, R, P = p.problem, p.steps, len(p.runs), len(p.problem.param_names)
+    params, ends, loss = _params_loss(p, rec)
+    if "grads" in rec:
+        grads, updates = rec["grads"].cpu().numpy(), rec["updates"].cpu().numpy()
     else:                                   # not drawn: NaN of the usual shape, no memory (zero strides)
         grads = updates = np.broadcast_to(np.array(np.nan, dtype=params.dtype), (S, R, P))
-    buffers = {b: H.cpu().numpy() for b, H in s.H_buf.items()}
-    div = _first_divergence(loss, s.diverged.cpu().numpy(), p.scene.train.divergence_threshold)
+    buffers = {b: rec[b].cpu().numpy() for b in buffers_wanted(p.scene.render)}
+    div = _first_divergence(loss, rec["diverged"].cpu().numpy(), p.scene.train.divergence_threshold)
     for k in np.unique(div[div >= 0]):      # runs by the step they diverged at (at most S groups)
         r = np.nonzero(div == k)[0]           # params[k] / loss[k] is the last point recorded, past the bound
-        if s.keep:
+        if ends is None:
             params[k + 1:, r] = np.nan
         elif k + 1 <= S:
             ends[1, r] = np.nan
         loss[k + 1:, r] = np.nan
-        if s.detail:
+        if "grads" in rec:
             grads[k:, r] = np.nan
             updates[k:, r] = np.nan
         for b in buffers.values():
             b[k:, r] = np.nan
-    if s.H_iter is not None:
-        iterate = s.H_iter.cpu().numpy()
-        iterate[:, ~s.has_iter] = params[:, ~s.has_iter]
+    if "iterate" in rec:                    # runs whose rule gives none: their parameters
+        iterate, has = rec["iterate"].cpu().numpy(), rec["has_iter"].numpy()
+        iterate[:, ~has] = params[:, ~has]
         iterate[np.isnan(params)] = np.nan
         buffers["iterate"] = iterate
-    if s.H_evals is not None:
-        buffers["evals"] = s.H_evals.numpy()
-    lr_np = s.lr_np if s.lr_const else s.lr_np.copy()        # (zero-stride: read-only, no memory)
+    if "evals" in rec:
+        buffers["evals"] = rec["evals"].numpy()
+    lr_np = p.lr if p.lr.strides[0] == 0 else p.lr.copy()     # (zero-stride: read-only, no memory)
     epoch = None
     if prob.n is not None and len(set(p.steps_per_epoch.values())) == 1:   # one epoch length for all runs
         per = next(iter(p.steps_per_epoch.values()))
         epoch = np.arange(S + 1) / per
     return History(
         params=params, loss=loss, grads=grads, updates=updates, lr=lr_np,
-        diverged_at=div.astype(np.int64), labels=twin_labels(p, params if s.keep else ends), params_ends=ends,
-        param_names=tuple(prob.param_names), hparams=hparam_table(p.runs), optimizer=entries(p.runs),
-        epoch=epoch, batch_idx=s.batch_keep, problem=prob.info(), **buffers)
+        diverged_at=div.astype(np.int64), labels=twin_labels(p, params if ends is None else ends),
+        params_ends=ends, param_names=tuple(prob.param_names), hparams=hparam_table(p.runs),
+        optimizer=entries(p.runs), epoch=epoch, batch_idx=batch_keep, problem=prob.info(), **buffers)
 
 
-def _params_loss(s: _Sim) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def _params_loss(p: Plan, rec: dict) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(params, ends, loss): every step's parameters, or (not drawn) NaN of that shape and the first and
-    last points; the loss of every step."""
-    p, prob = s.p, s.p.problem
-    S, R, P = p.steps, len(p.runs), len(prob.param_names)
-    if s.keep:
-        params = s.H_params.cpu().numpy()
-        loss = _full_loss(prob, s.H_params) if s.H_loss is None else _loop_loss(prob, s.H_loss, s.H_params,
-                                                                                 s.diverged)
-        return params, None, loss
+    last points; the full-data loss of every step, where the loop did not compute it."""
+    prob, S, R, P = p.problem, p.steps, len(p.runs), len(p.problem.param_names)
+    if "params" in rec:
+        H = rec["params"]
+        loss = _full_loss_t(prob, H) if "loss" not in rec else _loop_loss(prob, rec["loss"], H, rec["diverged"])
+        return H.cpu().numpy(), None, _loss_dtype(loss.cpu().numpy())
     # not drawn: NaN of the usual shape (zero strides), the ends kept
     params = np.broadcast_to(np.array(np.nan, dtype=_NP[p.dtype]), (S + 1, R, P))
-    ends = np.stack([s.x0.cpu().numpy(), s.last.cpu().numpy()])
-    if s.idx is None:
+    ends, H_loss = rec["params_ends"], rec["loss"]
+    if "div_pt" in rec:                     # full batch: the loss at the last points, and where runs diverged
         with torch.no_grad():
-            s.H_loss[S] = prob.loss(s.last)
-            bad = torch.nonzero(s.diverged >= 0).flatten()
+            H_loss[S] = _loss_at(prob, ends[1], H_loss)
+            diverged = rec["diverged"]
+            bad = torch.nonzero(diverged >= 0).flatten()
             if len(bad):
-                s.H_loss[s.diverged[bad], bad] = prob.loss(s.div_pt[bad])
-    return params, ends, _loss_dtype(s.H_loss.cpu().numpy())
+                H_loss[diverged[bad], bad] = _loss_at(prob, rec["div_pt"][bad], H_loss)
+    return params, ends.cpu().numpy(), _loss_dtype(H_loss.cpu().numpy())
+
+
+def _loss_at(prob: Problem, points: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The full-data loss at `points` [n, P], on `like`'s device (records gathered from chunks: the CPU)."""
+    return prob.loss(points.to(prob.device)).to(like.device)
 
 
 def twin_labels(p: Plan, params: np.ndarray) -> tuple[str, ...]:
@@ -520,39 +613,43 @@ def _first_divergence(loss: np.ndarray, diverged: np.ndarray, thr: float) -> np.
     return both.astype(np.int64)
 
 
-def _loop_loss(prob: Problem, H_loss: torch.Tensor, params: torch.Tensor, diverged: torch.Tensor) -> np.ndarray:
+def _loop_loss(prob: Problem, H_loss: torch.Tensor, params: torch.Tensor, diverged: torch.Tensor) -> torch.Tensor:
     """Full batch: the loop has evaluated the loss at every recorded point but the last, and but the
     point where a run's parameters passed the bound (the loop stayed at the previous one)."""
     S = params.shape[0] - 1
     with torch.no_grad():
-        H_loss[S] = prob.loss(params[S])
+        H_loss[S] = _loss_at(prob, params[S], H_loss)
         runs = torch.nonzero(diverged >= 0).flatten()
         if len(runs):
             steps = diverged[runs]
-            H_loss[steps, runs] = prob.loss(params[steps, runs])
-    return _loss_dtype(H_loss.cpu().numpy())
-
-
-def _full_loss(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> np.ndarray:
-    """Full-data loss of every recorded point, evaluated in chunks without gradients (about `budget`
-    values of parameters x data per chunk, so a many-parameter problem stays small in memory)."""
-    return _loss_dtype(_full_loss_t(prob, params, budget).cpu().numpy())
+            H_loss[steps, runs] = _loss_at(prob, params[steps, runs], H_loss)
+    return H_loss
 
 
 def _full_loss_t(prob: Problem, params: torch.Tensor, budget: int = 1 << 24) -> torch.Tensor:
-    """_full_loss as a [S1, R] tensor of the parameters' dtype and device."""
+    """Full-data loss of every recorded point, a [S1, R] tensor of the parameters' dtype and device,
+    evaluated in chunks without gradients (about `budget` values of parameters x data per chunk, so a
+    many-parameter problem stays small in memory)."""
     S1, R, P = params.shape
     flat = params.reshape(-1, P)
     out = torch.empty(flat.shape[0], dtype=params.dtype, device=params.device)
     # a problem whose full-data loss is a quadratic form (the linear model): parameters^2 per point
     # instead of samples x parameters (a million-run sweep: most of the simulation's time otherwise)
     quadratic = getattr(prob, "_gram", None) is not None and hasattr(prob, "_full_loss_from_gram")
-    rows = max(1, budget // ((P if quadratic else max(1, prob.n or 1)) * P))
+    rows = _aligned(max(1, budget // ((P if quadratic else max(1, prob.n or 1)) * P)))
     with torch.no_grad():
         for i in range(0, flat.shape[0], rows):
-            chunk = flat[i:i + rows]
+            chunk = flat[i:i + rows].to(prob.device)
             out[i:i + rows] = prob._full_loss_from_gram(chunk) if quadratic else prob.loss(chunk)
     return out.reshape(S1, R)
+
+
+def _aligned(rows: int) -> int:
+    """Rows of parameters evaluated at once: `rows` down to a multiple of CHUNK_ALIGN, or under it to a divisor
+    of it, so that the blocks of a chunk's runs start where those of all the runs do."""
+    if rows >= CHUNK_ALIGN:
+        return rows // CHUNK_ALIGN * CHUNK_ALIGN
+    return max(d for d in range(1, rows + 1) if CHUNK_ALIGN % d == 0)
 
 
 def _loss_dtype(loss: np.ndarray) -> np.ndarray:
