@@ -232,7 +232,8 @@ def test_cuts_are_aligned_to_the_runs_and_to_their_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("ANIMOPT_CHUNK_RUNS", "1")
     text = ('[problem]\ntype = "rosenbrock"\n[train]\nsteps = 3\n'
             '[[optimizer]]\ntype = "sgd"\nlr = {{ from = 0.001, to = 0.01, num = {a} }}\n'
-            '[[optimizer]]\ntype = "adam"\nlr = {{ from = 0.001, to = 0.01, num = {b} }}\n' + HEAD.format(views='"loss"'))
+            '[[optimizer]]\ntype = "adam"\nlr = {{ from = 0.001, to = 0.01, num = {b} }}\n'
+            + HEAD.format(views='"loss"'))
 
     def cuts(a, b):
         return [c.start for c in chunks(plan(animopt.parse_scene(text.format(a=a, b=b))))][1:]
@@ -281,3 +282,23 @@ def test_simulate_says_when_it_chunked(tmp_path, monkeypatch):
     monkeypatch.setenv("ANIMOPT_CHUNK_RUNS", "1000")
     res = CliRunner().invoke(main, ["simulate", str(path), "-o", str(tmp_path / "h.npz")])
     assert res.exit_code == 0 and "chunks" not in res.output
+
+
+def test_a_part_of_the_runs_is_those_runs():
+    """sweep.part: a range of runs cut out of their blocks, each run as it was (values, start, label)."""
+    from animopt.sweep import column, expand, hparam_table, inits, part, slices
+
+    sc = animopt.parse_scene('[problem]\ntype = "linear"\ninputs = 1\noutputs = 1\nn = 30\n[train]\nsteps = 5\n'
+                             'batch_size = [5, 10]\ninit = [[0.0, 0.0], [1.0, 2.0], [3.0, -1.0]]\n'
+                             '[[optimizer]]\ntype = "sgd"\nlr = [0.1, 0.2, 0.3]\nmomentum = [0.0, 0.9]\n'
+                             '[[optimizer]]\ntype = "adam"\nlr = 0.1\n' + HEAD.format(views='"loss"'))
+    runs = expand(sc, 2, (0.0, 0.0))
+    table, starts = hparam_table(runs), inits(runs, (0.0, 0.0))
+    for a, b in [(0, 7), (5, 40), (13, 14), (35, 42), (0, len(runs))]:
+        sub = part(runs, slice(a, b))
+        assert [sub[i] for i in range(len(sub))] == runs[a:b]
+        np.testing.assert_array_equal(inits(sub, (0.0, 0.0)), starts[a:b])
+        assert all(np.array_equal(v, table[k][a:b], equal_nan=True) for k, v in hparam_table(sub).items())
+        for sl in slices(sub):
+            np.testing.assert_array_equal(np.broadcast_to(column(sub, sl, "lr"), sl.stop - sl.start),
+                                          [r.hparams["lr"] for r in runs[a + sl.start:a + sl.stop]])
