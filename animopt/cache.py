@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .history import History
+from .history import BROADCAST, History, read
 from .info import ProblemInfo
 from .scene import Scene
 from .spec import Sweep
@@ -123,7 +123,7 @@ def save(h: History, k: str) -> Path | None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.npz")
     try:
         extra["meta"] = np.array(json.dumps(meta))
-        h.save(tmp, extra=extra)
+        h.save(tmp, extra=extra, compact=True)
         os.replace(tmp, path)
     except (OSError, TypeError, ValueError):   # a full disk or an odd value: no cache, no failure
         tmp.unlink(missing_ok=True)
@@ -139,8 +139,9 @@ def load(k: str, rebuild: Callable[[], ProblemInfo]) -> History | None:
         h = History.load(path)
         with np.load(path) as z:
             meta = json.loads(str(z["meta"]))
-            arrays = {f: z[f"info.{f}"] for f in (x.name for x in fields(ProblemInfo)) if f"info.{f}" in z.files}
-            data = {name[5:]: z[name] for name in z.files if name.startswith("data.")}
+            arrays = {f: read(z, f"info.{f}") for f in (x.name for x in fields(ProblemInfo)) if f"info.{f}" in z.files}
+            data = {name[5:]: read(z, name) for name in z.files
+                    if name.startswith("data.") and not name.endswith(BROADCAST)}
     except (OSError, KeyError, ValueError, EOFError):
         return None
     if meta.get("format") != FORMAT:

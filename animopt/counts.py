@@ -87,8 +87,18 @@ def _check_memory(scene, n: int | None, runs: list[Run], steps: int, P: int) -> 
     detail = record.wants_steps_detail(scene, steps, len(runs), P)
     every = record.wants_params(scene, steps, len(runs), P)      # else the first and the last step only
     work = run_work(scene, n, runs, steps, P, sizes)
+    const = _constant_rates(scene, runs, len(sizes))
     record.check_fits(record.estimate_bytes(steps, len(runs), P, ITEMSIZE[dtype], detail, batch, shared, every,
-                                            work), scene.file, steps, len(runs), P, dtype, detail)
+                                            work, const), scene.file, steps, len(runs), P, dtype, detail)
+
+
+def _constant_rates(scene, runs, batch_sizes: int) -> bool:
+    """True when lr_tables will hold one rate a run (a zero-stride table: `_block_lr`): every entry's
+    schedule constant without warmup and not swept, and every run as long as the others."""
+    if not isinstance(runs, Runs) or (batch_sizes > 1 and scene.train.steps is None):
+        return False
+    return all(b.schedule == "constant" and not b.warmup and not any(k.startswith("schedule.") for k, _ in b.axes)
+               for b in runs.blocks)
 
 
 def _batch_sizes(n: int | None, runs) -> set[int]:

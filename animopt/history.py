@@ -52,8 +52,10 @@ class History:
     def runs(self) -> int:
         return self.loss.shape[1]
 
-    def save(self, path: str | Path, extra: dict[str, np.ndarray] | None = None) -> Path:
-        """Writes `.npz` (all arrays, and `extra` ones) or `.csv` (a row per step and run), atomically."""
+    def save(self, path: str | Path, extra: dict[str, np.ndarray] | None = None, compact: bool = False) -> Path:
+        """Writes `.npz` (all arrays, and `extra` ones) or `.csv` (a row per step and run), atomically. A
+        `compact` `.npz` (the simulation cache's) holds a repeated array once, with its shape (`_compact`):
+        `History.load` reads it back, `np.load` alone would not."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.part")
         try:
@@ -62,7 +64,8 @@ class History:
                     self._write_csv(fh)
             else:
                 with open(tmp, "wb") as fh:
-                    np.savez_compressed(fh, **self.arrays(), **(extra or {}))
+                    arrays = {**self.arrays(), **(extra or {})}
+                    _write_npz(fh, _compact(arrays) if compact else arrays)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -85,12 +88,12 @@ class History:
     @classmethod
     def load(cls, path: str | Path) -> "History":
         with np.load(path) as z:
-            kw = {k: z[k] for k in ("params", "loss", "grads", "updates", "lr", "diverged_at")}
+            kw = {k: read(z, k) for k in ("params", "loss", "grads", "updates", "lr", "diverged_at")}
             kw["labels"] = tuple(str(s) for s in z["labels"])
             kw["param_names"] = tuple(str(s) for s in z["param_names"])
-            kw["hparams"] = {k[8:]: z[k] for k in z.files if k.startswith("hparams.")}
+            kw["hparams"] = {k[8:]: read(z, k) for k in z.files if k.startswith("hparams.")}
             for k in OPTIONAL:
-                kw[k] = z[k] if k in z.files else None
+                kw[k] = read(z, k) if k in z.files else None
         return cls(**kw)
 
     def _write_csv(self, fh) -> None:
@@ -108,6 +111,53 @@ class History:
                             *[_cell(x) for x in self.params[t, r]],
                             *(nanP if last else [_cell(x) for x in self.grads[t, r]]),
                             *(nanP if last else [_cell(x) for x in self.updates[t, r]])])
+
+
+BROADCAST = ".broadcast_shape"      # suffix of the key that holds a repeated array's full shape
+
+
+def _compact(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Arrays with zero strides (a value repeated along an axis: parameters or gradients not recorded, one
+    learning rate a run) stored as their distinct values and their full shape (key + BROADCAST): a
+    million-run History's NaN parameters are not written out (1.2 GB) nor read back."""
+    out = {}
+    for k, v in arrays.items():
+        v = np.asarray(v)
+        if v.ndim and 0 in v.strides and v.size > 1:
+            out[k] = v[tuple(slice(0, 1) if st == 0 else slice(None) for st in v.strides)]
+            out[k + BROADCAST] = np.array(v.shape, dtype=np.int64)
+        else:
+            out[k] = v
+    return out
+
+
+STORED_BYTES = 16 << 20     # float arrays past this are stored, not deflated (a big sweep's loss: 30% smaller
+                            # at 30 MB/s, 12 s for a million runs, against 0.4 s stored); a repeated value
+                            # (zero strides: NaN where nothing was recorded) is deflated (1000x smaller)
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """An `.npz` as np.savez_compressed writes it (np.load reads it), but big float arrays of distinct values
+    stored as they are."""
+    import zipfile
+
+    with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
+        for key, value in arrays.items():
+            value = np.asanyarray(value)
+            info = zipfile.ZipInfo(key + ".npy")
+            big = value.dtype.kind in "fc" and value.nbytes > STORED_BYTES and 0 not in value.strides
+            info.compress_type = zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, value, allow_pickle=True)
+
+
+def read(z, key: str) -> np.ndarray:
+    """Array `key` of a loaded `.npz`, repeated to its full shape (zero strides, read-only) when stored
+    compact (`_compact`)."""
+    v = z[key]
+    if key + BROADCAST in z.files:
+        return np.broadcast_to(v, tuple(int(n) for n in z[key + BROADCAST]))
+    return v
 
 
 def _cell(x) -> str:

@@ -115,19 +115,21 @@ def chunk_runs(work: int) -> int:
 
 
 def estimate_bytes(steps: int, runs: int, params: int, itemsize: int, detail: bool, batch: int = 0,
-                   shared_batches: bool = True, params_all: bool = True, work: int = 0) -> dict[str, int]:
+                   shared_batches: bool = True, params_all: bool = True, work: int = 0,
+                   constant_lr: bool = False) -> dict[str, int]:
     """The memory a simulation holds at its peak, by part: each run's Python objects, the recorded parameters
     in the simulation's dtype (at every step, or at the first and the last only when not `params_all`: the
     views draw the loss alone, see `wants_params`), the gradients and updates when `detail`, the loss (kept in
     the dtype, returned as float64 up to AUTO_VALUES values), the learning-rate table (float64, and a copy in
-    the dtype), the minibatch indices when each run has its own ([steps, runs, batch] int64), and the working
+    the dtype; one rate a run when `constant_lr`), the minibatch indices when each run has its own ([steps, runs, batch] int64), and the working
     set of one chunk of runs of `work` bytes each (`run_work_bytes`, `chunk_runs`)."""
     S1 = steps + 1
     parts = {
         "runs": runs * RUN_BYTES,
         "params": (S1 if params_all else 2) * runs * params * itemsize,
         "loss": S1 * runs * (itemsize + (8 if S1 * runs <= AUTO_VALUES else 0)),
-        "lr": steps * runs * (8 + itemsize + 1),           # the table, its tensor copy, the active mask
+        # the table, its tensor copy, the active mask; one rate a run for constant schedules (zero strides)
+        "lr": (1 if constant_lr else steps) * runs * (8 + itemsize + 1),
     }
     if detail:
         parts["grads and updates"] = 2 * steps * runs * params * itemsize

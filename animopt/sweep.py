@@ -117,6 +117,22 @@ class Block(NamedTuple):
     def swept_keys(self) -> list[str]:
         return [k for k, _ in self.axes] + (["init"] if len(self.starts) > 1 else [])
 
+    def labels(self) -> np.ndarray:
+        """[n] every run's label, as `run(j).label` makes it, each axis's values formatted once (a
+        million labels in a fraction of a second instead of seconds)."""
+        combo, s = np.divmod(self.first + np.arange(self.n), len(self.starts))
+        out = np.full(self.n, self.base, dtype=object)
+        sizes = [len(v) for _, v in self.axes]
+        for (k, vals), pick in zip(self.axes, np.unravel_index(combo, sizes) if sizes else ()):
+            texts = np.empty(len(vals), dtype=object)
+            texts[:] = [f" {k}={_fmt(v)}" for v in vals]
+            out = out + texts[pick]
+        if len(self.starts) > 1:
+            texts = np.empty(len(self.starts), dtype=object)
+            texts[:] = [f" start {i + 1}" for i in range(len(self.starts))]
+            out = out + texts[s]
+        return out
+
     def run(self, j: int) -> "Run":
         nst = len(self.starts)
         combo, s = divmod(self.first + j, nst)
@@ -175,6 +191,14 @@ class Labels(Sequence):
         if isinstance(i, slice):
             return tuple(self[j] for j in range(*i.indices(len(self))))
         return self._runs[i].label
+
+    def __iter__(self):
+        for b in self._runs.blocks:
+            yield from b.labels().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.concatenate([b.labels() for b in self._runs.blocks]) if self._runs.blocks else np.zeros(0, object)
+        return out.astype(dtype or str)
 
     def __eq__(self, other):
         return isinstance(other, (tuple, list, Labels)) and len(self) == len(other) and tuple(self) == tuple(other)

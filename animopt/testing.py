@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .history import History
+from .history import BROADCAST, History, read
 from .scene import Scene, load_scene
 from .spec import SceneError
 
@@ -328,8 +328,8 @@ def load_golden(path: Path) -> tuple[History, dict]:
     meta = {}
     with np.load(path) as stored:
         for key in stored.files:
-            if key.startswith(META):
-                value = stored[key]
+            if key.startswith(META) and not key.endswith(BROADCAST):
+                value = read(stored, key)
                 meta[key[len(META):]] = value if value.ndim else value.item()
     meta["dtype_eps"] = float(np.finfo(history.params.dtype).eps)
     return history, meta

@@ -251,3 +251,28 @@ def test_declared_numpy_loss_is_the_built_problems(tmp_path, type_, options, dty
     got = d.numpy_loss(values, tmp_path, 5, "<scene>", dtype)(pts)
     rtol = 1e-12 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(got, built.numpy_loss(pts), rtol=rtol, atol=rtol)
+
+
+def test_a_compact_history_keeps_repeated_arrays_once(tmp_path):
+    """The cache writes a repeated array (zero strides: NaN parameters not recorded, one rate a run) once,
+    with its shape, and reads it back repeated (no memory); a plain .npz keeps every array whole for np.load."""
+    from animopt.history import History
+
+    runs, steps = 5000, 40
+    h = History(params=np.broadcast_to(np.float32(np.nan), (steps + 1, runs, 3)),
+                loss=np.random.default_rng(0).random((steps + 1, runs), dtype=np.float32),
+                grads=np.broadcast_to(np.float32(np.nan), (steps, runs, 3)),
+                updates=np.broadcast_to(np.float32(np.nan), (steps, runs, 3)),
+                lr=np.broadcast_to(np.linspace(0.1, 1, runs)[None], (steps, runs)),
+                diverged_at=np.full(runs, -1), labels=tuple(f"run {i}" for i in range(runs)),
+                param_names=("a", "b", "c"), params_ends=np.zeros((2, runs, 3), dtype=np.float32))
+    compact, plain = h.save(tmp_path / "c.npz", compact=True), h.save(tmp_path / "p.npz")
+    assert compact.stat().st_size < plain.stat().st_size
+    back = History.load(compact)
+    for k in ("params", "loss", "grads", "updates", "lr", "diverged_at", "params_ends"):
+        a, b = getattr(h, k), getattr(back, k)
+        assert a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), k
+    assert back.params.strides == (0, 0, 0) and back.lr.strides[0] == 0 and back.labels == h.labels
+    with np.load(plain) as z:
+        assert z["params"].shape == (steps + 1, runs, 3) and z["lr"].shape == (steps, runs)
+        np.testing.assert_array_equal(z["lr"], h.lr)

@@ -208,3 +208,22 @@ def test_default_lrs_are_torchs():
     h = sim('[[optimizer]]\ntype = "adadelta"\n[[optimizer]]\ntype = "adagrad"\n[[optimizer]]\ntype = "rmsprop"\n'
             '[[optimizer]]\ntype = "sgd"')
     np.testing.assert_allclose(h.lr[0], [1.0, 0.01, 0.01, 0.001])
+
+
+def test_labels_made_together_are_the_runs_labels():
+    """sweep.Labels builds every label at once (a block's axes formatted once); each equals the one its
+    Run makes, in every block, in a part of the runs cut mid-block, and with several starts."""
+    from animopt.counts import count
+    from animopt.simulator import plan
+    from animopt.sweep import Labels, part
+
+    sc = scene('[[optimizer]]\ntype = "sgd"\nlr = { from = 0.001, to = 0.1, num = 7, scale = "log" }\n'
+               'momentum = [0.0, 0.5, 0.9]\n[[optimizer]]\ntype = "adam"\nlr = [0.01, 0.1]\n'
+               'betas = [[0.9, 0.999], [0.8, 0.99]]',
+               train="init = [[0.3, -0.2], [2.0, 1.0]]")
+    runs = count(sc, plan(sc).problem).runs
+    for some in (runs, part(runs, slice(5, 37)), part(runs, slice(41, 50))):
+        each = tuple(some[i].label for i in range(len(some)))
+        assert tuple(Labels(some)) == each
+        assert np.array(Labels(some), dtype=str).tolist() == list(each)
+    assert "SGD lr=0.001 momentum=0.5 start 2" in tuple(Labels(runs))
