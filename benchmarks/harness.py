@@ -79,7 +79,7 @@ START, END = "<!-- render-benchmarks:start -->", "<!-- render-benchmarks:end -->
 
 def table() -> str:
     rows = []
-    mach = None
+    machines: dict[str, list[str]] = {}      # the machine's line -> the benchmarks measured on it
     for f in sorted(RESULTS.glob("*.json")):
         r = json.loads(f.read_text())
         if "rows" not in r or "machine" not in r:
@@ -88,16 +88,18 @@ def table() -> str:
             if len(line) != 4:           # a table of its own (sweep_scale: runs x sides), in its section
                 continue
             rows.append((r.get("benchmark", f.stem), r.get("date", ""), r.get("load", ""), *line))
-        mach = mach or r["machine"]
+        m = r["machine"]
+        text = (f"{m['cpu']}, {m['cores']} cores (shared with other agents: see the load column, the 1-minute "
+                f"load average while measuring); Python {m['python']}, matplotlib {m['matplotlib']}, "
+                f"numpy {m['numpy']}, {m['ffmpeg']}.")
+        machines.setdefault(text, []).append(f.stem)
     out = ["| measure | value | target | met | date | load |", "|---|---|---|---|---|---|"]
     for _, date, ld, measure, value, target, met in rows:
         mark = "" if met is None else ("yes" if met else "**no**")
         out.append(f"| {measure} | {value} | {target} | {mark} | {date} | {ld} |")
-    if mach:
+    for text, names in machines.items():
         out.append("")
-        out.append(f"Machine: {mach['cpu']}, {mach['cores']} cores (shared with other agents: see the load "
-                   f"column, the 1-minute load average while measuring); Python {mach['python']}, "
-                   f"matplotlib {mach['matplotlib']}, numpy {mach['numpy']}, {mach['ffmpeg']}.")
+        out.append(f"Machine ({', '.join(names)}): {text}" if len(machines) > 1 else f"Machine: {text}")
     return "\n".join(out)
 
 

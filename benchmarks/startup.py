@@ -129,10 +129,13 @@ def main():
                      f"{r:.2f} s / {w:.2f} s = **{r / w:.1f}x**", ">= 15x", r / w >= 15])
         big = [*ANIMOPT, "render", str(CONTOUR), "-o", str(tmp / "out"), "-f", "mp4,gif", "--force", "-q",
                "--set", "render.size=[1280, 720]"]
-        loads.append(load())
-        t, peak = run_process(big, env, tree=True)
-        rows.append(["startup: contour clip 1280x720, mp4 + gif, peak RSS (render + ffmpeg, warm cache)",
-                     f"**{peak:.0f} MB** ({t:.1f} s)", "< 500 MB", peak < 500])
+        for state in ("cold", "warm"):
+            if state == "cold":
+                shutil.rmtree(tmp / "cache", ignore_errors=True)
+            loads.append(load())
+            t, peak = run_process(big, env, tree=True)
+            rows.append([f"startup: contour clip 1280x720, mp4 + gif, peak RSS (render, its simulating child and "
+                         f"ffmpeg together, {state} cache)", f"**{peak:.0f} MB** ({t:.1f} s)", "< 500 MB", peak < 500])
         for row in rows:
             print(" | ".join(str(x) for x in row))
         save("6_startup", {"rows": rows, "load": f"{min(loads):.1f}-{max(loads):.1f}",
