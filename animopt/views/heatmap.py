@@ -70,137 +70,29 @@ def _values(history, key: str, runs: np.ndarray) -> np.ndarray:
 class Heatmap(View):
     def setup(self, fig, cell):
         h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
-        runs = np.arange(h.runs)
-        if o.get("optimizer") is not None and h.optimizer is not None:
-            runs = runs[h.optimizer == o["optimizer"]]
-        xk, yk = o["x"], o["y"]
-        xv, yv = _values(h, xk, runs), _values(h, yk, runs)
-        ok = np.isfinite(xv) & np.isfinite(yv)
-        runs, xv, yv = runs[ok], xv[ok], yv[ok]
-        self.xs, self.ys = np.unique(xv), np.unique(yv)
-        nx, ny = len(self.xs), len(self.ys)
-        col = np.searchsorted(self.xs, xv)
-        row = np.searchsorted(self.ys, yv)
-        # run r is in cell c = row * nx + col (an index a run, not a [cells, runs] matrix: a million cells)
-        self.cell_of = row * nx + col
-        self.count = np.bincount(self.cell_of, minlength=ny * nx)
-        # a grid of more than IMAGE_CELLS cells is drawn as one image, without rings or crosses
-        self.image = ny * nx > IMAGE_CELLS
-        self.runs = runs
-        self.cells = self._cell_loss(h.loss, runs)                 # [S+1, ny*nx]
-        div = h.diverged_at[runs]
-        big = np.iinfo(np.int64).max
-        dstep = np.where(div >= 0, div, big)
-        self.cell_div = np.full(ny * nx, big, dtype=np.int64)
-        np.minimum.at(self.cell_div, self.cell_of, dstep)       # [cells] first divergence
-
-        # colours span the best loss reached to the starting loss; worse than the start is "over"
-        # (a few steps at a time: no temporary of the size of every cell at every step)
-        n_fin, low = 0, np.inf
-        cols = np.empty((len(self.cells), nx), dtype=self.cells.dtype)   # [S+1, nx] column minima
-        for a in range(0, len(self.cells), 8):
-            c = self.cells[a:a + 8]
-            with np.errstate(invalid="ignore"):
-                ok = np.isfinite(c) & (c > 0)
-            n_fin += int(ok.sum())
-            low = min(low, float(np.where(ok, c, np.inf).min()))
-            cols[a:a + 8] = np.where(np.isfinite(c), c, np.inf).reshape(len(c), ny, nx).min(1)
-        start = self.cells[0][np.isfinite(self.cells[0]) & (self.cells[0] > 0)]
-        if n_fin:
-            if start.size:
-                vmax = start.max()
-            else:
-                vmax = np.percentile(self.cells[np.isfinite(self.cells) & (self.cells > 0)], 99)
-            vmin = max(low, vmax * 1e-10)
-        else:
-            vmin, vmax = 1e-3, 1.0
-        if vmax <= vmin * 1.01:
-            vmin, vmax = vmin / 10, vmin * 10
-        self.vmin = vmin
-        self.vmax = vmax
-        info = h.problem
-        self.floor = max(float(info.min_loss or 0.0) if info is not None else 0.0, 1e-9 * vmax)
-        self.norm = LogNorm(vmin, vmax)
+        self._cells(o)
+        cols = self._colour_range()
         self.xlog = self._scale("xscale", self.xs)
         self.ylog = self._scale("yscale", self.ys)
-        xe, ye = cell_edges(self.xs, self.xlog), cell_edges(self.ys, self.ylog)
-
-        box = cell.get_position(fig)
-        width_px = max(box.width * fig.get_figwidth() * fig.dpi, 1.0)
-        self.cell_width_px = width_px
-        bar = 14.0 / width_px
-        room = (th.font_size * 5.0 * fig.dpi / 100.0) / width_px   # the colour bar's labels
-        gap = 10.0 / width_px
-        grid = cell.subgridspec(2, 4, height_ratios=[3.0, 1.25],
-                                width_ratios=[1.0 - gap - bar - room, gap, bar, room], hspace=0.2, wspace=0.0)
-        self.ax = ax = fig.add_subplot(grid[0, 0])
-        cax = fig.add_subplot(grid[0, 2])
-        self.bx = bx = fig.add_subplot(grid[1, 0], sharex=ax)
+        gap, bar, room = self._panels(fig, cell)
         cmap = _cmap(th)
-        ax.grid(False)
-        # thin separators between cells big enough to show them (about 20 pixels or more)
-        height_px = box.height * fig.get_figheight() * fig.dpi * 3.0 / 4.25
-        cell_px = min(width_px / nx, height_px / ny)
-        for a, log, vals, axis in ((ax, self.xlog, self.xs, "x"), (ax, self.ylog, self.ys, "y")):
-            (a.set_xscale if axis == "x" else a.set_yscale)("log" if log else "linear")
-        if self.image:      # one image a frame: cells evenly spaced on their (log or linear) axes
-            # an RGBA image of the axes' own pixel size made from the cells once a step (_pixels: the
-            # cell under each pixel through the colour map's bytes), drawn 1:1 at the axes' corner: no
-            # colour mapping or resampling of a million cells, nor of the image, a frame
-            self._lut = colour_table(cmap)
-            self._px = None                   # [H, W] the cell under each pixel, after the layout
-            self._rgba = (None, None)         # (step, [H, W, 4] uint8) of the last frame drawn
-            self.mesh = AxesPixels(ax)
-            ax.add_artist(self.mesh)
-        else:
-            self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
-                                      norm=self.norm, shading="flat", edgecolors=th.background,
-                                      linewidth=0.5 * 72 / fig.dpi if cell_px >= 20 else 0.0)
-        ax.set_xlim(xe[0], xe[-1])
-        ax.set_ylim(ye[0], ye[-1])
+        self._mesh(fig, cmap)
+        ax, bx, xk, yk = self.ax, self.bx, o["x"], o["y"]
         _ticks(ax.yaxis, self.ys)
         _ticks(bx.xaxis, self.xs)
         ax.tick_params(axis="x", labelbottom=False)
         ax.set_ylabel(yk)
         ax.set_title(o.get("title") or f"Loss over {xk} \u00d7 {yk}")
-        cb = fig.colorbar(ScalarMappable(norm=self.norm, cmap=cmap), cax=cax, extend="max",
-                          extendfrac=0.04)
+        cb = fig.colorbar(ScalarMappable(norm=self.norm, cmap=cmap), cax=self.cax, extend="max", extendfrac=0.04)
         cb.set_label("loss", fontsize=th.font_size - 2)
         cb.ax.tick_params(labelsize=th.font_size - 3)
         cb.outline.set_visible(False)
-
-        # ties with each column's best (rings), joined by a line where the best y is unique; the star
         line_c = "#ffffff" if th.name == "light" else "#56B4E9"
-        # a dot on each column's clear best, a line only between neighbouring columns whose clear bests
-        # are in the same or adjacent rows: no long segment across a gap reads as a trend
-        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4, marker="none" if self.image else "o",
-                                  ms=4.5, markevery=(0, 2), path_effects=_outline())
-        n_marks = 0 if self.image else nx * ny
-        self.tie_marks = ax.scatter(np.full(n_marks, np.nan), np.full(n_marks, np.nan), s=26, marker="o",
-                                    facecolors="none", edgecolors=line_c, linewidths=1.6, zorder=4,
-                                    path_effects=_outline())
-        self.best_star, = ax.plot([], [], marker="*", ms=15, color="#E69F00", mec="#222222", mew=0.8,
-                                  ls="none", zorder=5)
-        # diverged cells: a cross (and the step, when the cells are big enough to hold it)
-        cx, cy = np.meshgrid(self.xs, self.ys)
-        self.centres = np.c_[cx.ravel(), cy.ravel()]
-        self.div_cells = np.nonzero(self.cell_div < big)[0]
-        if self.image:
-            self.div_cells = self.div_cells[:0]
-        self.div_marks = ax.scatter(np.full(len(self.div_cells), np.nan), np.full(len(self.div_cells), np.nan),
-                                    marker="x", s=28 if nx * ny > 120 else 48, c=th.foreground, linewidths=1.4,
-                                    zorder=3)
-        self.div_text = {}
-        if len(self.div_cells) and nx * ny <= 36:
-            for c in self.div_cells:
-                self.div_text[int(c)] = ax.text(*self.centres[c], f"\n\nstep {self.cell_div[c]}", ha="center",
-                                                va="center", fontsize=th.font_size - 4, color=th.foreground,
-                                                visible=False, zorder=3)
-
+        self._marks(line_c)
         # the companion curve: best loss for each x
         bx.set_yscale("log")
-        worst = float(cols[np.isfinite(cols)].max()) if np.isfinite(cols).any() else vmax
-        bx.set_ylim(vmin / 1.5, min(max(vmax, worst) * 2, vmax * 1e3))   # the whole curve (the key is below)
+        worst = float(cols[np.isfinite(cols)].max()) if np.isfinite(cols).any() else self.vmax
+        bx.set_ylim(self.vmin / 1.5, min(max(self.vmax, worst) * 2, self.vmax * 1e3))   # the whole curve
         bx.set_xlabel(xk)
         bx.set_ylabel("best loss", fontsize=th.font_size - 1)
         # (a plain line past IMAGE_CELLS: a marker a column would be a thousand dots)
@@ -219,6 +111,134 @@ class Heatmap(View):
         self._key(bx, cmap, line_c)
         return [self.mesh, self.best_line, self.tie_marks, self.best_star, self.div_marks,
                 *self.div_text.values(), self.best_curve, self.best_text, self.div_count]
+
+    def _cells(self, o) -> None:
+        """The grid: its x and y values, the cell of each run, each cell's loss at every step and its
+        first divergence."""
+        h = self.h
+        runs = np.arange(h.runs)
+        if o.get("optimizer") is not None and h.optimizer is not None:
+            runs = runs[h.optimizer == o["optimizer"]]
+        xv, yv = _values(h, o["x"], runs), _values(h, o["y"], runs)
+        ok = np.isfinite(xv) & np.isfinite(yv)
+        runs, xv, yv = runs[ok], xv[ok], yv[ok]
+        self.xs, self.ys = np.unique(xv), np.unique(yv)
+        nx, ny = len(self.xs), len(self.ys)
+        # run r is in cell c = row * nx + col (an index a run, not a [cells, runs] matrix: a million cells)
+        self.cell_of = np.searchsorted(self.ys, yv) * nx + np.searchsorted(self.xs, xv)
+        self.count = np.bincount(self.cell_of, minlength=ny * nx)
+        # a grid of more than IMAGE_CELLS cells is drawn as one image, without rings or crosses
+        self.image = ny * nx > IMAGE_CELLS
+        self.runs = runs
+        self.cells = self._cell_loss(h.loss, runs)                 # [S+1, ny*nx]
+        div = h.diverged_at[runs]
+        self.never = np.iinfo(np.int64).max
+        self.cell_div = np.full(ny * nx, self.never, dtype=np.int64)
+        np.minimum.at(self.cell_div, self.cell_of, np.where(div >= 0, div, self.never))   # [cells] first divergence
+
+    def _colour_range(self) -> np.ndarray:
+        """The colours span the best loss reached to the starting loss (worse than the start is "over"):
+        vmin, vmax, norm and the floor; returns [S+1, nx] the column minima (a few steps at a time: no
+        temporary of the size of every cell at every step)."""
+        nx, ny = len(self.xs), len(self.ys)
+        n_fin, low = 0, np.inf
+        cols = np.empty((len(self.cells), nx), dtype=self.cells.dtype)
+        for a in range(0, len(self.cells), 8):
+            c = self.cells[a:a + 8]
+            with np.errstate(invalid="ignore"):
+                ok = np.isfinite(c) & (c > 0)
+            n_fin += int(ok.sum())
+            low = min(low, float(np.where(ok, c, np.inf).min()))
+            cols[a:a + 8] = np.where(np.isfinite(c), c, np.inf).reshape(len(c), ny, nx).min(1)
+        start = self.cells[0][np.isfinite(self.cells[0]) & (self.cells[0] > 0)]
+        if n_fin:
+            if start.size:
+                vmax = start.max()
+            else:
+                vmax = np.percentile(self.cells[np.isfinite(self.cells) & (self.cells > 0)], 99)
+            vmin = max(low, vmax * 1e-10)
+        else:
+            vmin, vmax = 1e-3, 1.0
+        if vmax <= vmin * 1.01:
+            vmin, vmax = vmin / 10, vmin * 10
+        self.vmin, self.vmax = vmin, vmax
+        info = self.h.problem
+        self.floor = max(float(info.min_loss or 0.0) if info is not None else 0.0, 1e-9 * vmax)
+        self.norm = LogNorm(vmin, vmax)
+        return cols
+
+    def _panels(self, fig, cell) -> tuple[float, float, float]:
+        """The map (ax), its colour bar (cax) and the best-loss panel under it (bx); returns the gap, the
+        bar and the bar labels' room as fractions of the cell's width."""
+        box = cell.get_position(fig)
+        width_px = max(box.width * fig.get_figwidth() * fig.dpi, 1.0)
+        self.cell_width_px = width_px
+        self.height_px = box.height * fig.get_figheight() * fig.dpi * 3.0 / 4.25
+        bar = 14.0 / width_px
+        room = (self.ctx.theme.font_size * 5.0 * fig.dpi / 100.0) / width_px   # the colour bar's labels
+        gap = 10.0 / width_px
+        grid = cell.subgridspec(2, 4, height_ratios=[3.0, 1.25],
+                                width_ratios=[1.0 - gap - bar - room, gap, bar, room], hspace=0.2, wspace=0.0)
+        self.ax = ax = fig.add_subplot(grid[0, 0])
+        self.cax = fig.add_subplot(grid[0, 2])
+        self.bx = fig.add_subplot(grid[1, 0], sharex=ax)
+        ax.grid(False)
+        ax.set_xscale("log" if self.xlog else "linear")
+        ax.set_yscale("log" if self.ylog else "linear")
+        return gap, bar, room
+
+    def _mesh(self, fig, cmap) -> None:
+        """The cells: a mesh, or past IMAGE_CELLS the axes' own pixels (`AxesPixels`)."""
+        ax, th = self.ax, self.ctx.theme
+        nx, ny = len(self.xs), len(self.ys)
+        xe, ye = cell_edges(self.xs, self.xlog), cell_edges(self.ys, self.ylog)
+        if self.image:      # one image a frame: cells evenly spaced on their (log or linear) axes
+            # an RGBA image of the axes' own pixel size made from the cells once a step (_pixels: the
+            # cell under each pixel through the colour map's bytes), drawn 1:1 at the axes' corner: no
+            # colour mapping or resampling of a million cells, nor of the image, a frame
+            self._lut = colour_table(cmap)
+            self._px = None                   # [H, W] the cell under each pixel, after the layout
+            self._rgba = (None, None)         # (step, [H, W, 4] uint8) of the last frame drawn
+            self.mesh = AxesPixels(ax)
+            ax.add_artist(self.mesh)
+        else:
+            # thin separators between cells big enough to show them (about 20 pixels or more)
+            cell_px = min(self.cell_width_px / nx, self.height_px / ny)
+            self.mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(self._frame_values(0)), cmap=cmap,
+                                      norm=self.norm, shading="flat", edgecolors=th.background,
+                                      linewidth=0.5 * 72 / fig.dpi if cell_px >= 20 else 0.0)
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+
+    def _marks(self, line_c: str) -> None:
+        """Ties with each column's best (rings), the line through the clear bests, the star, and the
+        crosses (and steps) of diverged cells."""
+        ax, th = self.ax, self.ctx.theme
+        nx, ny = len(self.xs), len(self.ys)
+        # a dot on each column's clear best, a line only between neighbouring columns whose clear bests
+        # are in the same or adjacent rows: no long segment across a gap reads as a trend
+        self.best_line, = ax.plot([], [], color=line_c, lw=1.8, zorder=4, marker="none" if self.image else "o",
+                                  ms=4.5, markevery=(0, 2), path_effects=_outline())
+        n_marks = 0 if self.image else nx * ny
+        self.tie_marks = ax.scatter(np.full(n_marks, np.nan), np.full(n_marks, np.nan), s=26, marker="o",
+                                    facecolors="none", edgecolors=line_c, linewidths=1.6, zorder=4,
+                                    path_effects=_outline())
+        self.best_star, = ax.plot([], [], marker="*", ms=15, color="#E69F00", mec="#222222", mew=0.8,
+                                  ls="none", zorder=5)
+        cx, cy = np.meshgrid(self.xs, self.ys)
+        self.centres = np.c_[cx.ravel(), cy.ravel()]
+        self.div_cells = np.nonzero(self.cell_div < self.never)[0]
+        if self.image:
+            self.div_cells = self.div_cells[:0]
+        self.div_marks = ax.scatter(np.full(len(self.div_cells), np.nan), np.full(len(self.div_cells), np.nan),
+                                    marker="x", s=28 if nx * ny > 120 else 48, c=th.foreground, linewidths=1.4,
+                                    zorder=3)
+        self.div_text = {}
+        if len(self.div_cells) and nx * ny <= 36:
+            for c in self.div_cells:
+                self.div_text[int(c)] = ax.text(*self.centres[c], f"\n\nstep {self.cell_div[c]}", ha="center",
+                                                va="center", fontsize=th.font_size - 4, color=th.foreground,
+                                                visible=False, zorder=3)
 
     def _key(self, bx, cmap, line_c) -> None:
         """What the marks and the colours past the colour bar mean, under the lower panel."""
