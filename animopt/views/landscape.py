@@ -170,12 +170,37 @@ class Landscape(View):
     def setup(self, fig, cell):
         h, ctx, th, o = self.h, self.ctx, self.ctx.theme, self.options
         self.ax = ax = fig.add_subplot(cell)
+        self._landscape(ax)
+        xy = self.plane.coords
+        self.keep = decimate(len(xy), 1500)
+        self.fade = o.get("fade", True)
+        starts = xy[0]
+        ax.scatter(starts[:, 0], starts[:, 1], s=46, facecolors=th.background, edgecolors=ctx.colors,
+                   linewidths=1.6, zorder=3)
+        lw = 2.0 if h.runs <= 8 else (1.4 if h.runs <= 30 else 1.0)
+        self._paths(ax, lw)
+        self.heads = ax.scatter(starts[:, 0], starts[:, 1], s=64 if h.runs <= 8 else 30, c=ctx.colors, zorder=6,
+                                edgecolors=th.background, linewidths=1.2)
+        extra = [(Line2D([], [], ls="", marker="o", ms=7, mfc=th.background, mec=th.muted, mew=1.6), "start")]
+        if self.fade:
+            extra.append((Line2D([], [], color=th.muted, lw=lw, alpha=0.35), "faded: mostly off the plane"))
+        if o.get("legend", True):
+            legend(ax, ctx, extra=extra, loc="upper right")   # static: the paths draw over it
+        self.off_text = ax.text(0.01, 0.01, "", transform=ax.transAxes, ha="left", va="bottom",
+                                fontsize=th.font_size - 3, color=th.foreground, zorder=10,
+                                bbox=dict(boxstyle="round,pad=0.25", fc=th.background, ec="none", alpha=0.75))
+        self.notes = diverged_note(ax, ctx)
+        return [*self.halos, *self.lines, self.heads, self.off_text, *self.notes.values()]
+
+    def _landscape(self, ax) -> None:
+        """The plane (`make_plane`), the loss over it as filled contours, the axes' labels and the centre."""
+        ctx, th, o = self.ctx, self.ctx.theme, self.options
         kind = o.get("plane", "pca")
         span = o.get("span")
         if span is None and kind == "random":
             span = 1.0                       # Li et al.'s [-1, 1]: random directions rarely see the paths
-        pl = self.plane = make_plane(h, kind, o.get("center", "mean"), o.get("seed", 0))
-        box = plane_box(h, pl.coords, span)
+        pl = self.plane = make_plane(self.h, kind, o.get("center", "mean"), o.get("seed", 0))
+        box = plane_box(self.h, pl.coords, span)
         A, B, Z = grid_loss(ctx.info, pl, box, o.get("resolution", 80))
         levels, log = contour_levels(Z, o.get("levels", 30), o.get("scale", "auto"))
         Zc = np.clip(Z, None, levels[-1])
@@ -194,23 +219,18 @@ class Landscape(View):
             ax.set_ylabel("random direction 2")
             title = "Loss on a random plane"
         ax.set_title(o.get("title") or title + (" (log levels)" if log else ""))
-        fs = th.font_size - 3
         ax.text(0.01, 0.99, f"{pl.center_text}: +", transform=ax.transAxes, ha="left", va="top",
-                fontsize=fs, color=th.muted, zorder=5)
+                fontsize=th.font_size - 3, color=th.muted, zorder=5)
         ax.scatter([0], [0], marker="+", s=90, color=th.foreground, linewidths=1.4, zorder=4)
-        xy = pl.coords
-        self.keep = keep = decimate(len(xy), 1500)
-        self.fade = o.get("fade", True)
-        starts = xy[0]
-        ax.scatter(starts[:, 0], starts[:, 1], s=46, facecolors=th.background, edgecolors=ctx.colors,
-                   linewidths=1.6, zorder=3)
+
+    def _paths(self, ax, lw: float) -> None:
+        """Each run's path as segments faded by how far it is off the plane, over a halo."""
         from matplotlib.collections import LineCollection
 
-        runs = h.runs
-        lw = 2.0 if runs <= 8 else (1.4 if runs <= 30 else 1.0)
+        ctx, th, pl, keep = self.ctx, self.ctx.theme, self.plane, self.keep
         self.segs, self.rgba, self.lines, self.halos = [], [], [], []
-        for r in range(runs):
-            p = xy[keep, r]
+        for r in range(self.h.runs):
+            p = pl.coords[keep, r]
             seg = np.stack([p[:-1], p[1:]], 1)                          # [k-1, 2, 2]
             a = 1.0 - np.maximum(pl.share[keep[:-1], r], pl.share[keep[1:], r]) if self.fade else np.ones(len(seg))
             rgba = np.tile(to_rgba(ctx.colors[r]), (len(seg), 1))
@@ -225,18 +245,6 @@ class Landscape(View):
             self.segs.append(seg)
             self.rgba.append(rgba)
             self.lines.append(lc)
-        self.heads = ax.scatter(starts[:, 0], starts[:, 1], s=64 if runs <= 8 else 30, c=ctx.colors, zorder=6,
-                                edgecolors=th.background, linewidths=1.2)
-        extra = [(Line2D([], [], ls="", marker="o", ms=7, mfc=th.background, mec=th.muted, mew=1.6), "start")]
-        if self.fade:
-            extra.append((Line2D([], [], color=th.muted, lw=lw, alpha=0.35), "faded: mostly off the plane"))
-        if o.get("legend", True):
-            legend(ax, ctx, extra=extra, loc="upper right")   # static: the paths draw over it
-        self.off_text = ax.text(0.01, 0.01, "", transform=ax.transAxes, ha="left", va="bottom", fontsize=fs,
-                                color=th.foreground, zorder=10,
-                                bbox=dict(boxstyle="round,pad=0.25", fc=th.background, ec="none", alpha=0.75))
-        self.notes = diverged_note(ax, ctx)
-        return [*self.halos, *self.lines, self.heads, self.off_text, *self.notes.values()]
 
     def update(self, step):
         pl, h = self.plane, self.h
