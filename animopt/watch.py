@@ -124,4 +124,5 @@ def watch(scene_path: str | Path, output: str | Path, step: int | None = None, q
             since = since if len(since) == len(files) else signature(files)
         if not wait(files, since, stop):
             return
-        time.sleep(SETTLE_SECONDS)
+        if poll:                       # (watchfiles waits for the writes to settle itself: its debounce)
+            time.sleep(SETTLE_SECONDS)

@@ -112,13 +112,14 @@ def test_ctrl_c_in_parallel_keeps_finished_files_only(tmp_path, monkeypatch):
     src.mkdir()
     out.mkdir()
     (out / "slow1.mp4").write_bytes(b"previous good file")
-    files = [write_scene(src, "quick", frames=3), write_scene(src, "slow1", frames=400),
-             write_scene(src, "slow2", frames=400), write_scene(src, "slow3", frames=400)]
+    # slow enough that a slow scene is still being drawn when the quick one has finished, on a busy machine
+    files = [write_scene(src, "quick", frames=3), write_scene(src, "slow1", frames=4000),
+             write_scene(src, "slow2", frames=4000), write_scene(src, "slow3", frames=4000)]
     frames = Progress.frames
 
     def interrupt(self, index, i, n):      # the parent is told of frames of a long scene: Ctrl-C
         frames(self, index, i, n)
-        if n == 400 and i >= 5 and self.done >= 1:
+        if n == 4000 and i >= 5 and self.done >= 1:
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(Progress, "frames", interrupt)
