@@ -373,15 +373,21 @@ class Heatmap(View):
             j = int(np.nanargmin(bl))
             i = best_row[j]
             self.best_star.set_data([self.xs[j]], [self.ys[i]])
-            xk, yk = self.options["x"], self.options["y"]
-            also = f" (+{ties - 1} ties)" if ties > 1 else ""
-            self.best_text.set_text(f"\u2605 loss {bl[j]:.2g} at {xk}={fmt_value(self.xs[j])}, "
-                                    f"{yk}={fmt_value(self.ys[i])}{also}")
+            self._best_text(bl[j], j, i, ties)
         else:
             self.best_star.set_data([], [])
             self.best_text.set_text("")
-        n = int(np.searchsorted(self._div_sorted, step, side="right"))
-        self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
+        self._diverged_text(int(np.searchsorted(self._div_sorted, step, side="right")))
+
+    def _best_text(self, loss: float, j: int, i: int, ties: int) -> None:
+        """The best cell's loss and place, and how many cells tie with it."""
+        xk, yk = self.options["x"], self.options["y"]
+        also = f" (+{ties - 1:,} ties)" if ties > 1 else ""
+        self.best_text.set_text(f"\u2605 loss {loss:.2g} at {xk}={fmt_value(self.xs[j])}, "
+                                f"{yk}={fmt_value(self.ys[i])}{also}")
+
+    def _diverged_text(self, n: int) -> None:
+        self.div_count.set_text(f"\u00d7 {n:,}/{len(self.xs) * len(self.ys):,}\ndiverged" if n else "")
 
     def update(self, step):
         if self.image:
@@ -402,11 +408,8 @@ class Heatmap(View):
             j = int(np.nanargmin(bl))
             i = best_row[j]
             self.best_star.set_data([self.xs[j]], [self.ys[i]])
-            xk, yk = self.options["x"], self.options["y"]
             ties = int(tied_cells(v.reshape(-1, 1), self.floor, self.options.get("best_tolerance", 0.1)).sum())
-            also = f" (+{ties - 1} ties)" if ties > 1 else ""
-            self.best_text.set_text(f"\u2605 loss {bl[j]:.2g} at {xk}={fmt_value(self.xs[j])}, "
-                                    f"{yk}={fmt_value(self.ys[i])}{also}")
+            self._best_text(bl[j], j, i, ties)
         else:
             self.best_star.set_data([], [])
             self.best_text.set_text("")
@@ -416,8 +419,7 @@ class Heatmap(View):
         self.div_marks.set_offsets(pts)
         for c, t in self.div_text.items():
             t.set_visible(bool(self.cell_div[c] <= step))
-        n = int(gone.sum())
-        self.div_count.set_text(f"\u00d7 {n}/{len(self.xs) * len(self.ys)}\ndiverged" if n else "")
+        self._diverged_text(int(gone.sum()))
 
 
 def best_path(xs, ys, best_row, clear, xlog: bool = False, ylog: bool = False):
