@@ -123,7 +123,13 @@ def test_ctrl_c_in_parallel_keeps_finished_files_only(tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(Progress, "frames", interrupt)
-    code = render_many(files, out, jobs=2)
+    # Python leaves SIGINT ignored when it starts so (a background job: `nohup ... &`): a terminal's Ctrl-C
+    # reaches a foreground animopt, so the test makes this process one that hears it
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = render_many(files, out, jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, old)
     assert code == 130
     assert (out / "quick.mp4").stat().st_size > 0          # finished before the interrupt: it stays
     assert (out / "slow1.mp4").read_bytes() == b"previous good file"
