@@ -29,7 +29,7 @@ import numpy as np
 from .history import BROADCAST, History, read
 from .info import ProblemInfo
 from .scene import Scene
-from .spec import Sweep
+from .spec import Sweep, env_number
 
 FORMAT = 1                       # of the files: a change makes every older entry a miss
 DEFAULT_MB = 1024
@@ -45,10 +45,8 @@ def folder() -> Path:
 
 
 def limit_bytes() -> int:
-    try:
-        return int(float(os.environ.get("ANIMOPT_CACHE_MB", DEFAULT_MB)) * 1e6)
-    except ValueError:
-        return int(DEFAULT_MB * 1e6)
+    megabytes = env_number("ANIMOPT_CACHE_MB")
+    return int((DEFAULT_MB if megabytes is None else megabytes) * 1e6)
 
 
 def _version(dist: str) -> str:

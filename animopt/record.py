@@ -84,9 +84,11 @@ def wants_params(scene, steps: int = 0, runs: int = 0, params: int = 0) -> bool:
 
 def budget_bytes() -> int:
     """`$ANIMOPT_MEMORY_MB` megabytes, else 60% of the physical memory (4 GB where it cannot be read)."""
-    env = os.environ.get("ANIMOPT_MEMORY_MB")
-    if env:
-        return int(float(env) * 2 ** 20)
+    from .spec import env_number
+
+    megabytes = env_number("ANIMOPT_MEMORY_MB")
+    if megabytes is not None:
+        return int(megabytes * 2 ** 20)
     try:
         return int(0.6 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
@@ -108,9 +110,11 @@ def run_work_bytes(steps: int, params: int, itemsize: int, detail: bool, params_
 def chunk_runs(work: int) -> int:
     """The most runs one chunk steps at once, for runs of `work` bytes each (`run_work_bytes`):
     `$ANIMOPT_CHUNK_RUNS`, else as many as CHUNK_SHARE of the budget holds (at least one)."""
-    env = os.environ.get("ANIMOPT_CHUNK_RUNS")
-    if env:
-        return max(1, int(env))
+    from .spec import env_number
+
+    runs = env_number("ANIMOPT_CHUNK_RUNS", integer=True)
+    if runs is not None:
+        return runs
     return max(1, int(CHUNK_SHARE * budget_bytes()) // max(1, work))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -43,6 +44,22 @@ class SceneError(Exception):
     @classmethod
     def one(cls, file: str | Path | None, key: str, message: str) -> "SceneError":
         return cls([(str(file) if file else "<scene>", key, message)])
+
+
+def env_number(name: str, integer: bool = False) -> float | int | None:
+    """The positive number environment variable `name` holds, None when it is unset or empty; a SceneError
+    naming it when it holds anything else (`ANIMOPT_MEMORY_MB=lots`)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        kind = "whole number" if integer else "number"
+        raise SceneError.one(f"${name}", "", f"expected a positive {kind}, got {text!r}")
+    return value
 
 
 def _fmt(file: str, key: str, msg: str) -> str:

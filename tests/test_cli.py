@@ -148,3 +148,21 @@ def test_python_dash_m_animopt_is_the_command():
 
     r = subprocess.run([sys.executable, "-m", "animopt", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "Usage: animopt" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("name, value", [("ANIMOPT_MEMORY_MB", "lots"), ("ANIMOPT_MEMORY_MB", "0"),
+                                         ("ANIMOPT_CHUNK_RUNS", "abc"), ("ANIMOPT_CHUNK_RUNS", "-3"),
+                                         ("ANIMOPT_CHUNK_RUNS", "2.5")])
+def test_a_bad_environment_number_is_one_line_naming_it(scene, tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    res = run("simulate", scene, "-o", tmp_path / "h.npz")
+    assert res.exit_code == 2, res.output
+    assert f"${name}: expected a positive" in res.output and repr(value) in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "h.npz").exists()
+
+
+def test_a_bad_cache_size_is_one_line_naming_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANIMOPT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("ANIMOPT_CACHE_MB", "x")
+    res = run("cache", "info")
+    assert res.exit_code == 2 and "$ANIMOPT_CACHE_MB: expected a positive number, got 'x'" in res.output
